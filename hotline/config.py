@@ -1,0 +1,86 @@
+"""Configuration: the environment, read once into a `Config`."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message says which variable to set."""
+
+
+def _instance_dir() -> Path:
+    return Path(os.environ.get("HOTLINE_INSTANCE", Path.cwd() / "instance")).resolve()
+
+
+def _dev_secret(name: str) -> str:
+    """Return a per-checkout secret kept under instance/ (dev only), making it on first use.
+
+    A file rather than a fresh value per process, because every web process and the
+    terminal phone must agree on it.
+    """
+    path = _instance_dir() / name
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(16)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str
+    redis_url: str | None
+    account_sid: str
+    auth_token: str
+    public_base_url: str | None
+    trust_proxy: bool
+    secret_key: str
+    transcriber: str
+    recordings_dir: Path
+    media_hosts: tuple[str, ...]
+    api_base: str
+    production: bool
+    instance_dir: Path
+    dev_token: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Config":
+        """Read the settings from `env` (default: the process environment).
+
+        :raises ConfigError: in production, when a secret is missing.
+        """
+        env = dict(os.environ if env is None else env)
+        production = env.get("HOTLINE_ENV", "development") == "production"
+        instance = _instance_dir()
+        token = env.get("TWILIO_AUTH_TOKEN", "")
+        secret = env.get("SECRET_KEY", "")
+        if production and not token:
+            raise ConfigError("TWILIO_AUTH_TOKEN is required when HOTLINE_ENV=production: "
+                              "without it every forged request would be accepted.")
+        if production and not secret:
+            raise ConfigError("SECRET_KEY is required when HOTLINE_ENV=production "
+                              "(it keys the phone-number hashes and sessions).")
+        return cls(
+            database_url=env.get("DATABASE_URL") or f"sqlite:///{instance / 'hotline.db'}",
+            redis_url=env.get("REDIS_URL") or None,
+            account_sid=env.get("TWILIO_ACCOUNT_SID", "AC" + "0" * 32),
+            auth_token=token or _dev_secret("dev_twilio_token"),
+            dev_token=not token,
+            public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+            trust_proxy=env.get("TRUST_PROXY") == "1",
+            secret_key=secret or _dev_secret("dev_secret_key"),
+            transcriber=env.get("TRANSCRIBER", ""),
+            recordings_dir=Path(env.get("RECORDINGS_DIR") or instance / "recordings"),
+            media_hosts=tuple(h.strip() for h in env.get("TWILIO_MEDIA_HOSTS", "api.twilio.com").split(",")
+                              if h.strip()),
+            api_base=env.get("TWILIO_API_BASE", "https://api.twilio.com").rstrip("/"),
+            production=production,
+            instance_dir=instance,
+        )

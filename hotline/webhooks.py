@@ -1,0 +1,220 @@
+"""Twilio's webhooks: check the signature, parse, load, step, apply, render — nothing more."""
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+from flask import Blueprint, current_app, g, request, url_for
+
+import sms
+from hotline import edge
+from store import AlreadyVoted, conversations, cycles, ideas, identity, participants
+from store.ballots import receipt_for
+from store.effects import Who, apply
+from store.models import Participant
+from voice_flows import VOICE
+from voice_flows.machine import Ctx, Hangup, Say, State, run_step, start
+
+log = logging.getLogger(__name__)
+bp = Blueprint("twilio", __name__)
+
+CALL_TTL = timedelta(hours=4)
+TEXT_TTL = timedelta(minutes=30)     # a text conversation silent this long starts afresh
+RACE_RETRIES = 3
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def hotline():
+    return current_app.extensions["hotline"]
+
+
+def context(s, cycle_view, e164: str | None, state: State | None, now: datetime) -> Ctx:
+    secret = hotline().config.secret_key
+    receipt = None
+    if e164 and cycle_view:
+        receipt = receipt_for(s, cycle_view.id, identity.voter_key(secret, cycle_view.id, e164))
+    return Ctx(now=now, cycle=cycle_view, can_vote=e164 is not None, receipt=receipt,
+               idea_ref=(state.data.get("idea_ref") if state else None),
+               languages=hotline().languages)
+
+
+def _apply_or_replay(s, step, ctx: Ctx, who: Who, now: datetime):
+    """Run `step(ctx)` and apply its effects; if the ballot was cast meanwhile by another
+    request (another channel, the same number), run the step again knowing the receipt."""
+    new, effects = step(ctx)
+    try:
+        with s.begin_nested():
+            return new, effects, apply(s, effects, new, who, now)
+    except AlreadyVoted as e:
+        new, effects = step(replace(ctx, receipt=e.receipt))
+        return new, effects, apply(s, effects, new, who, now)
+
+
+def _retrying(work):
+    """Run a unit of work again when a concurrent twin of the request won a unique-key race:
+    the second run finds the twin's answer and gives it back."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    for attempt in range(RACE_RETRIES):
+        try:
+            return work()
+        except (IntegrityError, OperationalError) as e:
+            if attempt == RACE_RETRIES - 1:
+                raise
+            log.info("retrying a webhook after a concurrent write: %s", type(e).__name__)
+
+
+# ---- voice ----
+
+@bp.post("/voice/incoming")
+@edge.twilio_signed
+def voice_incoming():
+    return edge.twiml(_retrying(lambda: _voice(start_call=True)))
+
+
+@bp.post("/voice/step")
+@edge.twilio_signed
+def voice_step():
+    return edge.twiml(_retrying(lambda: _voice(start_call=False)))
+
+
+def _voice(start_call: bool) -> str:
+    h = hotline()
+    sid = edge.call_sid() or "unknown"
+    key = f"voice:{sid}"
+    n = request.args.get("n", type=int)
+    hook = f"{key}:start" if start_call else f"{key}:{n}"
+    now = utcnow()
+    e164 = edge.caller_number(edge.from_number())
+    inbound = edge.voice_inbound(start=start_call)
+    with h.db.unit_of_work() as s:
+        state, seq = conversations.load(s, key, now)
+        if start_call or (n is not None and n < seq):
+            replay = conversations.answered(s, hook)   # Twilio repeated a request: same answer
+            if replay is not None:
+                return replay
+        participant = participants.find_or_create(s, h.config.secret_key, e164) if e164 else None
+        cycle_view = cycles.view(cycles.current(s))
+        lang = state.lang if state else ((participant.language if participant else None) or "en")
+        g.lang = lang
+        fresh = start_call or state is None
+
+        def step(ctx: Ctx):
+            return start(VOICE, lang, ctx) if fresh else run_step(VOICE, state, inbound, ctx)
+
+        who = Who("voice", e164, participant, cycle_view.id if cycle_view else None, h.config.secret_key, sid)
+        new, effects, results = _apply_or_replay(s, step, context(s, cycle_view, e164, state, now), who, now)
+        g.lang = new.lang
+        body = edge.render_voice(effects, new.lang, action=url_for("twilio.voice_step", n=seq + 1),
+                                 recording_callback=url_for("twilio.voice_recording"), results=results)
+        ended = any(isinstance(e, Hangup) for e in effects)
+        conversations.save(s, key, None if ended else new, seq + 1, now, CALL_TTL,
+                           participant.id if participant else None)
+        conversations.remember(s, hook, body, now)
+    return body
+
+
+@bp.post("/voice/recording")
+@edge.twilio_signed
+def voice_recording():
+    """Twilio's recording status callback: the idea is kept from here on, whatever follows."""
+    rec = edge.recording_info()
+    if rec is None:
+        return edge.twiml(edge.empty())
+
+    def work() -> str:
+        h = hotline()
+        now = utcnow()
+        status = edge.recording_status()
+        hook = f"rec:{rec.sid}:{status}"
+        sid = edge.call_sid()
+        with h.db.unit_of_work() as s:
+            if conversations.answered(s, hook) is not None:
+                return edge.empty()
+            participant_id, lang = conversations.participant_of(s, f"voice:{sid}")
+            cycle = cycles.current(s)
+            author = ideas.Author(cycle.id if cycle else None, participant_id, lang, sid)
+            final = "empty" if status == "completed" and rec.duration <= 0 else status
+            ideas.record(s, sid, rec, final, author, now)
+            conversations.remember(s, hook, edge.empty(), now)
+        return edge.empty()
+    return edge.twiml(_retrying(work))
+
+
+@bp.post("/voice/status")
+@edge.twilio_signed
+def voice_status():
+    status = edge.call_status()
+    if status in ("completed", "busy", "failed", "no-answer", "canceled"):
+        h = hotline()
+        with h.db.unit_of_work() as s:
+            conversations.close(s, f"voice:{edge.call_sid()}", utcnow())
+    return edge.twiml(edge.empty())
+
+
+# ---- text ----
+
+@bp.post("/sms/incoming")
+@edge.twilio_signed
+def sms_incoming():
+    return edge.twiml(_retrying(_text))
+
+
+def _text() -> str:
+    h = hotline()
+    now = utcnow()
+    hook = f"sms:{edge.message_sid()}"
+    sender = edge.from_number()
+    e164 = edge.caller_number(sender)
+    inbound = edge.sms_inbound()
+    with h.db.unit_of_work() as s:
+        replay = conversations.answered(s, hook)
+        if replay is not None:
+            return replay
+        participant: Participant | None = None
+        if e164:
+            participant = participants.find_or_create(s, h.config.secret_key, e164)
+            key = f"sms:{participant.phone_hash}"
+        else:
+            key = "sms:unknown:" + identity.phone_hash(h.config.secret_key, sender)
+        state, seq = conversations.load(s, key, now)
+        cycle_view = cycles.view(cycles.current(s))
+        lang = (participant.language if participant else None) or "en"
+        g.lang = lang
+        if participant and participant.opted_out and not sms.parse.is_opt_in(inbound.text):
+            body = edge.render_sms([], lang)
+        else:
+            answer_in = [lang]
+
+            def step(ctx: Ctx):
+                new, effects, answer_in[0] = sms.handle(state, inbound, ctx, lang)
+                return new, effects
+
+            who = Who("sms", e164, participant, cycle_view.id if cycle_view else None, h.config.secret_key)
+            new, effects, results = _apply_or_replay(s, step, context(s, cycle_view, e164, state, now), who, now)
+            g.lang = lang = answer_in[0]
+            if participant and not participant.language:
+                participant.language = lang
+            # A sender that is not a phone number is never texted (twilio-protocol.md).
+            body = edge.render_sms(effects if e164 else [], lang, results)
+            conversations.save(s, key, new, seq + 1, now, TEXT_TTL, participant.id if participant else None)
+        conversations.remember(s, hook, body, now)
+    return body
+
+
+@bp.errorhandler(Exception)
+def sorry(error: Exception):
+    """Whatever went wrong, the caller hears an apology in their language, never a 500."""
+    from werkzeug.exceptions import HTTPException
+
+    if isinstance(error, HTTPException):
+        return error
+    log.exception("webhook %s failed (sid %s)", request.path, edge.call_sid() or edge.message_sid())
+    lang = getattr(g, "lang", "en")
+    if request.path.startswith("/sms"):
+        return edge.twiml(edge.render_sms([Say("errors.sorry")], lang))
+    return edge.twiml(edge.render_voice([Say("errors.sorry"), Hangup()], lang, action="", recording_callback=""))

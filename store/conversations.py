@@ -1,0 +1,71 @@
+"""Conversation state (calls by CallSid, texts by number) and webhooks already answered."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from store.models import Conversation, ProcessedWebhook
+from voice_flows.machine import State
+
+
+def load(s: Session, key: str, now: datetime) -> tuple[State | None, int]:
+    """Return the live state under `key` (None when absent or expired) and its step number.
+
+    The row is locked until the unit of work ends, so two requests for one call or one
+    number take turns.
+    """
+    row = s.scalar(select(Conversation).where(Conversation.key == key).with_for_update())
+    if row is None:
+        return None, 0
+    if row.expires_at < now:
+        return None, row.seq
+    return State(node=row.node, lang=row.lang, tries=row.tries, data=dict(row.data or {})), row.seq
+
+
+def save(s: Session, key: str, state: State | None, seq: int, now: datetime, ttl: timedelta,
+         participant_id: int | None = None) -> None:
+    """Keep `state` under `key` for `ttl`; None ends the conversation (its step number stays)."""
+    row = s.get(Conversation, key)
+    if row is None:
+        row = Conversation(key=key, seq=seq)
+        s.add(row)
+    row.seq = seq
+    row.participant_id = participant_id
+    row.updated_at = now
+    if state is None:
+        row.node, row.lang, row.tries, row.data, row.expires_at = "", "en", 0, {}, now
+        return
+    row.node, row.lang, row.tries, row.data = state.node, state.lang, state.tries, state.data
+    row.expires_at = now + ttl
+
+
+def participant_of(s: Session, key: str) -> tuple[int | None, str]:
+    """Who holds the conversation `key`, and in which language (for callbacks without a From)."""
+    row = s.get(Conversation, key)
+    return (row.participant_id, row.lang) if row else (None, "en")
+
+
+def close(s: Session, key: str, now: datetime) -> None:
+    """End the conversation now, keeping its step number so late repeats are still recognised."""
+    row = s.get(Conversation, key)
+    if row is not None:
+        row.expires_at = now
+
+
+def answered(s: Session, key: str) -> str | None:
+    """The answer already given to the webhook `key`, if it was processed."""
+    row = s.get(ProcessedWebhook, key)
+    return row.response if row else None
+
+
+def remember(s: Session, key: str, response: str, now: datetime) -> None:
+    s.add(ProcessedWebhook(key=key, response=response, created_at=now))
+
+
+def forget_before(s: Session, before: datetime) -> int:
+    """Drop stored answers and ended conversations older than `before` (they hold receipts)."""
+    n = s.execute(delete(ProcessedWebhook).where(ProcessedWebhook.created_at < before)).rowcount
+    n += s.execute(delete(Conversation).where(Conversation.expires_at < before)).rowcount
+    return n
