@@ -188,20 +188,21 @@ def _text() -> str:
         if participant and participant.opted_out and not sms.parse.is_opt_in(inbound.text):
             body = edge.render_sms([], lang)
         else:
-            answer_in = [lang]
+            replies: list[sms.Reply] = []
 
             def step(ctx: Ctx):
-                new, effects, answer_in[0] = sms.handle(state, inbound, ctx, lang)
-                return new, effects
+                replies.append(sms.handle(state, inbound, ctx, lang))
+                return replies[-1].state, replies[-1].effects
 
             who = Who("sms", e164, participant, cycle_view.id if cycle_view else None, h.config.secret_key)
             new, effects, results = _apply_or_replay(s, step, context(s, cycle_view, e164, state, now), who, now)
-            g.lang = lang = answer_in[0]
+            g.lang = lang = replies[-1].lang
             if participant and not participant.language:
                 participant.language = lang
             # A sender that is not a phone number is never texted (twilio-protocol.md).
             body = edge.render_sms(effects if e164 else [], lang, results)
-            conversations.save(s, key, new, seq + 1, now, TEXT_TTL, participant.id if participant else None)
+            conversations.save(s, key, None if replies[-1].ended else new, seq + 1, now, TEXT_TTL,
+                               participant.id if participant else None)
         conversations.remember(s, hook, body, now)
     return body
 

@@ -119,10 +119,12 @@ def parse_choices(inbound: Inbound, state: State, ctx: Ctx) -> Parsed:
 
 
 def parse_review(inbound: Inbound, state: State, ctx: Ctx) -> Parsed:
+    # Numbers first: "1" and "2" are yes/no words on the keypad, but here "2" is proposal 2,
+    # never a YES that casts the previous choice.
+    if parse.numbers(inbound.text)[0] == "ok":
+        return parse_choices(inbound, state, ctx)   # new numbers replace the choice
     answer = parse.yes_no(inbound.text)[0]
-    if answer in ("yes", "no"):
-        return answer, {}
-    return parse_choices(inbound, state, ctx)   # new numbers replace the choice
+    return (answer, {}) if answer in ("yes", "no") else ("bad", {})
 
 
 def set_choices(state: State, values: dict, ctx: Ctx) -> list:
@@ -136,12 +138,19 @@ def review_says(state: State, ctx: Ctx) -> list[Say]:
     return [Say("ballot.review", {"count": len(items)}), *items, Say("ballot.review_keys")]
 
 
+def remember_zip(state: State, values: dict, ctx: Ctx) -> list:
+    state.data["zip"] = values["zip"]
+    return []
+
+
 def _end(key: str, **values) -> Step:
     return Step(say=say(key, **values), end=True)
 
 
 STEPS = {
-    "idle": Step(route=lambda s, c: "offer" if c.cycle and window(c.cycle, c.now, "ideas") == "open" else "help",
+    # An empty text (a picture alone) is no idea to offer.
+    "idle": Step(route=lambda s, c: ("offer" if c.cycle and window(c.cycle, c.now, "ideas") == "open"
+                                     and s.data.get("text", "").strip() else "help"),
                  exits={"offer": "idea_offer", "help": "help"}),
     "help": _end("sms.help"),
     "no_cycle": _end("menu.no_cycle"),
@@ -183,8 +192,9 @@ STEPS = {
                            min_grade=lambda s, c: c.cycle.min_grade),
     "ask_zip": Step(say="vote.ask_zip", wait=REPLY, parse=parse_zip,
                     exits={"ok": Exit("ballot_list", do=clear), "outside": "vote_outside",
-                           "shared": "ask_zip_part"}),
-    "ask_zip_part": Step(say="vote.zip_shared", wait=REPLY, parse=parse_yes_no,
+                           "shared": Exit("ask_zip_part", do=remember_zip)}),
+    "ask_zip_part": Step(say=say("vote.zip_shared", zip=lambda s, c: s.data.get("zip", "")), wait=REPLY,
+                         parse=parse_yes_no,
                          exits={"yes": Exit("ballot_list", do=clear), "no": "vote_outside"}),
     "vote_outside": _end("vote.outside"),
     "ballot_list": Step(say=ballot_list, route=goto("next"), exits={"next": "ask_choices"}),

@@ -32,7 +32,7 @@ def _index() -> list[tuple[str, str, str | None]]:
 
 
 _WORDS = _index()
-_SEPARATORS = " :：,，-—"
+_SEPARATORS = " :：,，-—.!;。"   # "IDEA: …", "Idea. …", "¡Idea! …" (not "?": "Ideas? I have one" asks)
 
 
 def _spaceless(word: str) -> bool:
@@ -51,7 +51,18 @@ def command(text: str) -> tuple[str | None, str, str | None]:
         if norm == word:
             return cmd, "", lang
         if norm.startswith(word) and (_spaceless(word) or norm[len(word)] in _SEPARATORS):
-            # the same number of characters in the original (normalize keeps letters one to one)
-            rest = original[len(word):].lstrip(_SEPARATORS).strip()
+            rest = _after(original, word).lstrip(_SEPARATORS).strip()
             return cmd, rest, lang
     return None, text.strip(), None
+
+
+def _after(original: str, word: str) -> str:
+    """The original text after its leading keyword `word`.
+
+    Not simply ``original[len(word):]``: normalize() also drops what comes before the keyword
+    ("¡Idea! …", a zero-width space pasted in front), so find the shortest prefix that is the word.
+    """
+    for end in range(len(word), len(original) + 1):
+        if normalize(original[:end]) == word:
+            return original[end:]
+    return original[len(word):]

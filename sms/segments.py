@@ -92,8 +92,8 @@ def clean(text: str) -> str:
         if ch.isspace():  # tab, CR, form feed, NBSP... are whitespace, handled below
             kept.append(ch)
             continue
-        if unicodedata.category(ch) in ("Cc", "Cs"):
-            continue
+        if unicodedata.category(ch) in ("Cc", "Cs") or ch in "\ufffe\uffff":
+            continue   # U+FFFE/U+FFFF are not allowed in XML: a reply quoting them would be refused
         kept.append(ch)
     collapsed = _WHITESPACE_RUN.sub(_collapse, "".join(kept)).strip()
     return collapsed[:MAX_BODY].strip()

@@ -16,17 +16,21 @@ def rendered(key: str, lang: str, channel: str, /, **vars: Any) -> str:
 
 
 def pattern(key: str, lang: str, channel: str, /, **vars: Any) -> re.Pattern[str]:
-    """A regex for the rendered prompt where variables not given match anything."""
-    template = prompts.lookup(key, lang, channel)
-    out, last = [], 0
+    """A regex for the rendered prompt; variables not given match anything, and the first
+    occurrence of each is captured as a named group (a receipt, a reference code)."""
+    template = prompts.lookup(key, lang, channel).strip()
+    out, last, named = [], 0, set()
     for m in re.finditer(r"\{(\w+)\}", template):
         out.append(re.escape(template[last:m.start()]))
         name = m.group(1)
-        out.append(re.escape(prompts.format_value(vars[name], lang, channel)) if name in vars
-                   else f"(?P<{name}>.+?)" if f"(?P<{name}>" not in "".join(out) else "(?:.+?)")
+        if name in vars:
+            out.append(re.escape(prompts.format_value(vars[name], lang, channel)))
+        else:
+            out.append(f"(?P<{name}>.+?)" if name not in named else "(?:.+?)")
+            named.add(name)
         last = m.end()
-    out.append(re.escape(template[last:].strip()))
-    return re.compile("".join(out).strip(), re.S)
+    out.append(re.escape(template[last:]))
+    return re.compile("".join(out), re.S)
 
 
 class CallDriver:
