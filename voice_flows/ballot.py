@@ -38,6 +38,11 @@ def parse_zip(inbound: Inbound, state: State, ctx: Ctx) -> Parsed:
     return zip_outcome(zip_code, ctx.cycle), {"zip": zip_code}
 
 
+def remember_zip(state: State, values: dict, ctx: Ctx) -> list:
+    state.data["zip"] = values["zip"]
+    return []
+
+
 def choices(state: State) -> list[int]:
     return state.data.setdefault("choices", [])
 
@@ -71,6 +76,8 @@ def toggle(state: State, values: dict, ctx: Ctx) -> list:
     if number in choices(state):
         choices(state).remove(number)
         return [Say("ballot.removed", {"number": number})]
+    if len(choices(state)) >= ctx.cycle.max_choices:   # full: `browse_next` says so
+        return []
     choices(state).append(number)
     return [added(number, state, ctx)]
 
@@ -111,6 +118,8 @@ def parse_direct(inbound: Inbound, state: State, ctx: Ctx) -> Parsed:
         return "unknown", {"number": number}
     if number in choices(state):
         return "duplicate", {"number": number}
+    if len(choices(state)) >= ctx.cycle.max_choices:
+        return "full", {}
     return "add", {"number": number}
 
 
@@ -180,8 +189,9 @@ STEPS = {
                               min_grade=lambda s, c: c.cycle.min_grade),
     "ask_zip": Step(say="vote.ask_zip", wait=Gather(), parse=parse_zip, back="ask_age",
                     exits={"ok": Exit("ballot_intro", do=clear), "outside": "vote_outside",
-                           "shared": "ask_zip_part"}),
-    "ask_zip_part": Step(say="vote.zip_shared", wait=Gather(num_digits=1), back="ask_zip",
+                           "shared": Exit("ask_zip_part", do=remember_zip)}),
+    "ask_zip_part": Step(say=say("vote.zip_shared", zip=lambda s, c: s.data.get("zip", "")),
+                         wait=Gather(num_digits=1), back="ask_zip",
                          parse=parse.choice({"1": "inside", "2": "outside"}),
                          exits={"inside": Exit("ballot_intro", do=clear), "outside": "vote_outside"}),
     "vote_outside": Step(say="vote.outside", wait=Gather(num_digits=1), back="menu",
@@ -201,7 +211,7 @@ STEPS = {
     "direct": Step(say=say("ballot.direct", count=lambda s, c: len(c.cycle.proposals),
                            max=lambda s, c: c.cycle.max_choices),
                    wait=Gather(), parse=parse_direct, back="ballot_intro",
-                   exits={"add": Exit("direct_next", do=add), "done": "review_route",
+                   exits={"add": Exit("direct_next", do=add), "done": "review_route", "full": "ballot_full",
                           "duplicate": Exit("direct", do=lambda s, v, c: [Say("ballot.duplicate", v)])}),
     "direct_next": Step(route=chosen_route, exits={"full": "ballot_full", "more": "direct"}),
     "ballot_full": Step(say=say("ballot.full", max=lambda s, c: c.cycle.max_choices),

@@ -28,6 +28,13 @@ def keep_recording(state: State, values: dict, ctx: Ctx) -> list:
     return [SaveRecordedIdea(rec)] + ([WithdrawIdea(earlier)] if earlier and earlier != rec.sid else [])
 
 
+def forget_earlier(state: State, values: dict, ctx: Ctx) -> list:
+    # A new idea in the same call is not a re-recording: it must not replace the one before.
+    state.data.pop("recording_sid", None)
+    state.data.pop("idea_ref", None)
+    return []
+
+
 def withdraw(state: State, values: dict, ctx: Ctx) -> list:
     sid = state.data.pop("recording_sid", None)
     return [WithdrawIdea(sid)] if sid else []
@@ -54,7 +61,7 @@ STEPS = {
     "idea_before": Step(say=say("idea.before", date=lambda s, c: When(c.cycle.ideas_open, c.cycle.timezone)),
                         route=goto("next"), exits={"next": "menu"}),
     "idea_closed": Step(say="idea.closed", route=goto("next"), exits={"next": "menu"}),
-    "idea_intro": Step(say="idea.intro", route=goto("next"), exits={"next": "idea_record"}),
+    "idea_intro": Step(say="idea.intro", route=goto("next"), exits={"next": Exit("idea_record", do=forget_earlier)}),
     "idea_record": Step(say=say("idea.record", minutes=lambda s, c: MAX_SECONDS // 60),
                         wait=Record(max_length=MAX_SECONDS), parse=parse_recording,
                         exits={"ok": Exit("idea_review", do=keep_recording)}),
