@@ -166,7 +166,10 @@ def render_voice(effects: list, lang: str, action: str, recording_callback: str,
                             finish_on_key="#", play_beep=True, trim="trim-silence", timeout=5,
                             recording_status_callback=recording_callback,
                             recording_status_callback_method="POST",
-                            recording_status_callback_event="completed absent failed")
+                            recording_status_callback_event="completed absent")
+            # Twilio skips the action when nothing was recorded and runs the next verb instead:
+            # come back to the same step, which hears "no recording" and asks again.
+            response.redirect(action, method="POST")
         else:
             response.hangup()
     return str(response.to_xml())

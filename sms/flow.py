@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from prompts import Code, Localized, Money, When, languages
 from sms import parse
-from voice_flows.ballot import cast, cast_says, choices, clear, vote_route
+from voice_flows.ballot import ask_age, cast, cast_says, choices, clear, vote_route
 from voice_flows.machine import (Ctx, Exit, Flow, Gather, Inbound, Parsed, Ref, Say, SaveTextIdea, SetIdeaZip,
                                  SetLanguage, State, Step, goto, say)
 from voice_flows.rules import age_outcome, check_choices, grade_outcome, window, zip_outcome
@@ -15,7 +15,7 @@ def _number(judge):
     def parse_it(inbound: Inbound, state: State, ctx: Ctx) -> Parsed:
         outcome, value = parse.integer(inbound.text)
         if outcome != "ok":
-            return "bad", {}
+            return "bad_number", {}
         return judge(value, ctx.cycle), {"number": value}
     return parse_it
 
@@ -183,9 +183,8 @@ STEPS = {
     "vote_closed": _end("vote.closed"),
     "vote_anonymous": _end("vote.anonymous"),
     "vote_already": _end("vote.already", receipt=lambda s, c: Code(c.receipt)),
-    "ask_age": Step(say=say("vote.ask_age", min_age=lambda s, c: c.cycle.min_age,
-                            min_grade=lambda s, c: c.cycle.min_grade),
-                    wait=REPLY, parse=_number(age_outcome), exits={"ok": "ask_zip", "young": "ask_grade"}),
+    "ask_age": Step(say=ask_age, wait=REPLY, parse=_number(age_outcome),
+                    exits={"ok": "ask_zip", "young": "ask_grade", "too_young": "vote_too_young"}),
     "ask_grade": Step(say=say("vote.ask_grade", min_grade=lambda s, c: c.cycle.min_grade), wait=REPLY,
                       parse=_number(grade_outcome), exits={"ok": "ask_zip", "too_young": "vote_too_young"}),
     "vote_too_young": _end("vote.too_young", min_age=lambda s, c: c.cycle.min_age,
@@ -209,7 +208,8 @@ STEPS = {
 TEXT = Flow(
     name="sms", channel="sms", start="idle", goodbye="gave_up",
     steps={**STEPS, "gave_up": _end("sms.gave_up")},
-    retry_say={"bad": "sms.not_understood", "bad_zip": "vote.bad_zip", "po_box": "vote.zip_po_box",
+    retry_say={"bad": "sms.not_understood", "bad_zip": "vote.bad_zip", "bad_number": "sms.bad_number",
+               "po_box": "vote.zip_po_box",
                "too_many": "ballot.too_many", "duplicate": "ballot.repeated", "unknown": "ballot.unknown",
                "empty": "sms.not_understood"},
 )

@@ -6,5 +6,6 @@ VOICE = Flow(
     name="voice", channel="voice", start="start", goodbye="goodbye",
     steps={**menu.STEPS, **idea.STEPS, **ballot.STEPS},
     retry_say={"bad": "call.bad_key", "timeout": "call.timeout", "empty": "idea.empty",
-               "bad_zip": "vote.bad_zip", "po_box": "vote.zip_po_box", "unknown": "ballot.unknown"},
+               "bad_zip": "vote.bad_zip", "po_box": "vote.zip_po_box", "unknown": "ballot.unknown",
+               "bad_number": "call.bad_number", "nothing": "ballot.none"},
 )

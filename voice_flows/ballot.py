@@ -72,13 +72,17 @@ def browse_prompt(state: State, ctx: Ctx) -> list[Say]:
 
 def toggle(state: State, values: dict, ctx: Ctx) -> list:
     number = current(state, ctx)
-    state.data["cursor"] = state.data.get("cursor", 0) + 1
     if number in choices(state):
         choices(state).remove(number)
+        state.data["cursor"] = state.data.get("cursor", 0) + 1
         return [Say("ballot.removed", {"number": number})]
-    if len(choices(state)) >= ctx.cycle.max_choices:   # full: `browse_next` says so
-        return []
+    if len(choices(state)) >= ctx.cycle.max_choices:
+        # A full ballot can still be browsed and changed: unchoose one first.
+        return [Say("ballot.full", {"max": ctx.cycle.max_choices})]
     choices(state).append(number)
+    state.data["cursor"] = state.data.get("cursor", 0) + 1
+    if len(choices(state)) == ctx.cycle.max_choices:
+        state.data["filled"] = True
     return [added(number, state, ctx)]
 
 
@@ -88,7 +92,7 @@ def skip(state: State, values: dict, ctx: Ctx) -> list:
 
 
 def browse_next(state: State, ctx: Ctx) -> str:
-    if len(choices(state)) >= ctx.cycle.max_choices:
+    if state.data.pop("filled", False):     # the choice just made filled the ballot
         return "full"
     if state.data.get("cursor", 0) < len(ctx.cycle.proposals):
         return "more"
@@ -109,8 +113,8 @@ def previous(state: State, values: dict, ctx: Ctx) -> list:
 
 def parse_direct(inbound: Inbound, state: State, ctx: Ctx) -> Parsed:
     outcome, keys = parse.digits(inbound)
-    if outcome == "timeout" and choices(state):   # '#' alone: done
-        return "done", {}
+    if outcome == "timeout":            # '#' alone (or silence): done, if anything is chosen
+        return ("done", {}) if choices(state) else ("nothing", {})
     if outcome:
         return outcome, {}
     number = int(keys)
@@ -148,7 +152,9 @@ def cast(state: State, values: dict, ctx: Ctx) -> list:
         state.data["already"] = True
         return []
     state.data.pop("already", None)
-    return [CastBallot(tuple(choices(state)))]
+    numbers = tuple(choices(state))
+    state.data["choices"] = []   # the choices leave the conversation: only the ballot keeps them
+    return [CastBallot(numbers)]
 
 
 def cast_says(state: State, ctx: Ctx) -> list[Say]:
@@ -160,6 +166,13 @@ def cast_says(state: State, ctx: Ctx) -> list[Say]:
 def clear(state: State, values: dict, ctx: Ctx) -> list:
     state.data["choices"] = []
     return []
+
+
+def ask_age(state: State, ctx: Ctx) -> list[Say]:
+    c = ctx.cycle
+    if c.min_grade is None:   # a cycle may set an age rule only
+        return [Say("vote.ask_age_only", {"min_age": c.min_age})]
+    return [Say("vote.ask_age", {"min_age": c.min_age, "min_grade": c.min_grade})]
 
 
 def to_menu(key: str, **values) -> Step:
@@ -178,10 +191,8 @@ STEPS = {
     "vote_closed": to_menu("vote.closed"),
     "vote_anonymous": to_menu("vote.anonymous"),
     "vote_already": to_menu("vote.already", receipt=lambda s, c: Code(c.receipt)),
-    "ask_age": Step(say=say("vote.ask_age", min_age=lambda s, c: c.cycle.min_age,
-                            min_grade=lambda s, c: c.cycle.min_grade),
-                    wait=Gather(), parse=parse_number(age_outcome), back="menu",
-                    exits={"ok": "ask_zip", "young": "ask_grade"}),
+    "ask_age": Step(say=ask_age, wait=Gather(), parse=parse_number(age_outcome), back="menu",
+                    exits={"ok": "ask_zip", "young": "ask_grade", "too_young": "vote_too_young"}),
     "ask_grade": Step(say=say("vote.ask_grade", min_grade=lambda s, c: c.cycle.min_grade), wait=Gather(),
                       parse=parse_number(grade_outcome), back="ask_age",
                       exits={"ok": "ask_zip", "too_young": "vote_too_young"}),

@@ -12,9 +12,9 @@ MAX_SECONDS = 180
 
 def parse_recording(inbound: Inbound, state: State, ctx: Ctx) -> Parsed:
     rec = inbound.recording
-    if rec is None:                       # keys pressed while a Record was expected
-        return "bad", {}
-    if rec.duration <= 0:                 # nothing was said: not an idea (twilio-protocol.md)
+    if rec is None or rec.duration <= 0:
+        # Nothing was said: not an idea. Twilio may skip the action for an empty recording
+        # and follow the <Redirect> after <Record> instead, which arrives without one.
         return "empty", {}
     return "ok", {"recording": rec}
 

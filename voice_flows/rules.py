@@ -24,13 +24,15 @@ def window(cycle: CycleView, now: datetime, which: str) -> str:
 def age_outcome(age: int, cycle: CycleView) -> str:
     """"ok" for a voting age, "young" when the grade may still qualify, "bad" for a slip."""
     if age not in AGE_RANGE:
-        return "bad"
-    return "ok" if age >= cycle.min_age else "young"
+        return "bad_number"
+    if age >= cycle.min_age:
+        return "ok"
+    return "young" if cycle.min_grade is not None else "too_young"
 
 
 def grade_outcome(grade: int, cycle: CycleView) -> str:
     if grade not in GRADE_RANGE:
-        return "bad"
+        return "bad_number"
     if cycle.min_grade is not None and grade >= cycle.min_grade:
         return "ok"
     return "too_young"
