@@ -3,19 +3,25 @@ from __future__ import annotations
 
 import unicodedata
 
+import prompts
 from sms.parse import normalize
 
-#: command -> language -> words. A word found under one language only also tells the
-#: resident's language ("VOTAR" is Spanish); words shared by several tell nothing.
-COMMANDS: dict[str, dict[str, tuple[str, ...]]] = {
-    "idea": {"en": ("idea", "ideas"), "es": ("idea", "ideas"),
-             "zh-Hant": ("意見", "點子", "建議"), "zh-Hans": ("意见", "点子", "建议")},
-    "vote": {"en": ("vote", "ballot"), "es": ("votar", "voto"),
-             "zh-Hant": ("投票",), "zh-Hans": ("投票",)},
-    "help": {"en": ("help", "info"), "es": ("ayuda",), "zh-Hant": ("幫助", "說明"), "zh-Hans": ("帮助", "说明")},
-    "language": {"en": ("language", "lang"), "es": ("idioma", "lenguaje"),
-                 "zh-Hant": ("語言",), "zh-Hans": ("语言",)},
-}
+COMMAND_NAMES = ("idea", "vote", "help", "language")
+
+
+def _commands() -> dict[str, dict[str, tuple[str, ...]]]:
+    """command -> language -> words, from each catalog's `keywords.<command>` list.
+
+    The words live with the rest of a language's text, so translators own them too.
+    """
+    return {command: {tag: tuple(prompts.catalog(tag).get(f"keywords.{command}") or ())
+                      for tag in prompts.languages()}
+            for command in COMMAND_NAMES}
+
+
+#: A word found under one language only also tells the resident's language ("VOTAR" is
+#: Spanish); words shared by several ("IDEA") tell nothing.
+COMMANDS = _commands()
 
 
 def _index() -> list[tuple[str, str, str | None]]:

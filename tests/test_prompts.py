@@ -25,7 +25,8 @@ STATUSES = {"machine", "reviewed"}
 WORDLESS = {"format.thousands", "language.option.sms", "ballot.list_item", "ballot.review_item.sms"}
 
 #: Not templates: checked through prompts.format_value instead of prompts.render.
-NOT_TEMPLATES = {"format.months", "format.thousands"}
+NOT_TEMPLATES = {"format.months", "format.thousands",
+                 "keywords.idea", "keywords.vote", "keywords.help", "keywords.language"}
 
 #: A value of the kind the flows pass for each placeholder (voice_flows/, sms/flow.py).
 DUMMIES: dict[str, Any] = {
