@@ -11,8 +11,10 @@ $(STAMP): pyproject.toml
 .PHONY: run test install
 install: $(STAMP)
 
+PORT ?= 5000
+
 run: $(STAMP)
-	$(VENV)/bin/hotline serve
+	$(VENV)/bin/hotline serve --port $(PORT)
 
 test: $(STAMP)
 	$(VENV)/bin/pytest

@@ -32,6 +32,17 @@ def _dev_secret(name: str) -> str:
     return value
 
 
+def _language_lines(value: str) -> dict[str, str]:
+    """Read "+16175550111=es,+16175550112=ht": a city may give a language its own number."""
+    lines = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        number, sep, lang = item.partition("=")
+        if not sep or not number.strip() or not lang.strip():
+            raise ConfigError(f"LANGUAGE_LINES: {item!r} is not NUMBER=LANGUAGE, e.g. +16175550111=es")
+        lines[number.strip()] = lang.strip()
+    return lines
+
+
 @dataclass(frozen=True)
 class Config:
     database_url: str
@@ -48,6 +59,7 @@ class Config:
     production: bool
     instance_dir: Path
     dev_token: bool = False
+    language_lines: dict[str, str] = field(default_factory=dict)   # line number (E.164) -> language
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -83,4 +95,5 @@ class Config:
             api_base=env.get("TWILIO_API_BASE", "https://api.twilio.com").rstrip("/"),
             production=production,
             instance_dir=instance,
+            language_lines=_language_lines(env.get("LANGUAGE_LINES", "")),
         )

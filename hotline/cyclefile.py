@@ -1,4 +1,4 @@
-"""Cycle files (YAML, see docs/cycle-file.md): read, check and turn into a `CycleSpec`."""
+"""Cycle files (YAML, see docs/interface.md, "Cycle file"): read, check and turn into a `CycleSpec`."""
 from __future__ import annotations
 
 import csv

@@ -10,12 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 import phonenumbers
-from flask import Response, current_app, request
+from flask import Response, current_app, request, url_for
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 import prompts
+from hotline import voices
 from sms import segments
 from voice_flows.idea import MAX_SECONDS
 from voice_flows.machine import Gather, Hangup, Inbound, Record, RecordingInfo, Ref, Say
@@ -114,8 +115,23 @@ def call_status() -> str:
     return form("CallStatus")
 
 
+def spoken_keys(speech: str) -> str:
+    """What a caller said, as the keys they would have pressed: numbers as digits, yes as 1 and
+    no as 2 (every yes/no question on the line is "1 for yes, 2 for no")."""
+    from sms import parse
+
+    outcome, numbers = parse.numbers(speech)
+    if outcome == "ok":
+        return "".join(str(n) for n in numbers)
+    answer, _ = parse.yes_no(speech)
+    return {"yes": "1", "no": "2"}.get(answer, "?")
+
+
 def voice_inbound(start: bool = False) -> Inbound:
     digits = form("Digits")
+    speech = form("SpeechResult")
+    if not digits and speech:
+        digits = spoken_keys(speech)
     return Inbound(channel="voice", text="" if digits == "hangup" else digits, start=start,
                    recording=recording_info())
 
@@ -132,12 +148,28 @@ def _text(say: Say, lang: str, channel: str, results: dict[str, Any]) -> str:
     return prompts.render(say.key, say.lang or lang, channel, values)
 
 
-def _say(parent, text: str, lang: str) -> None:
+def _speak(parent, say: Say, text: str, lang: str) -> None:
+    """Say `text` with the language's voice, or play its recording (a stand-in until recorded)."""
     language = prompts.languages().get(lang)
-    if language and language.say_language:
-        parent.say(text, language=language.say_language, voice=language.voice)
-    else:
-        parent.say(text)
+    if voices.plan(lang) == "say":
+        if language:
+            parent.say(text, language=language.say_language, voice=language.voice)
+        else:
+            parent.say(text)
+        return
+    if not say.vars and prompts.recorded(lang, say.key):
+        parent.play(url_for("twilio.recorded_audio", lang=lang, key=say.key))
+        return
+    tok = voices.token(current_app.config["HOTLINE"].secret_key, lang, text)
+    parent.play(url_for("twilio.stand_in_audio", lang=lang, token=tok))
+
+
+def _gather_speech(lang: str) -> dict[str, Any]:
+    """Let callers say numbers and yes/no where Twilio recognises their language."""
+    language = prompts.languages().get(lang)
+    if not language or not language.speech:
+        return {}
+    return {"input": "dtmf speech", "language": language.speech, "speech_timeout": "auto"}
 
 
 def render_voice(effects: list, lang: str, action: str, recording_callback: str,
@@ -147,20 +179,20 @@ def render_voice(effects: list, lang: str, action: str, recording_callback: str,
     Prompts go inside the Gather so a caller who knows the menu can press a key at once.
     """
     results = results or {}
-    says = [(_text(e, lang, "voice", results), e.lang or lang) for e in effects if isinstance(e, Say)]
+    says = [(e, _text(e, lang, "voice", results), e.lang or lang) for e in effects if isinstance(e, Say)]
     response = VoiceResponse()
     wait = next((e for e in effects if isinstance(e, (Gather, Record, Hangup))), Hangup())
     if isinstance(wait, Gather):
         # actionOnEmptyResult: silence comes back to us as an empty answer, so the step can
         # re-prompt and count tries instead of Twilio hanging up.
         gather = response.gather(action=action, method="POST", timeout=GATHER_TIMEOUT, finish_on_key="#",
-                                 action_on_empty_result=True,
+                                 action_on_empty_result=True, **_gather_speech(lang),
                                  **({"num_digits": wait.num_digits} if wait.num_digits else {}))
-        for text, l in says:
-            _say(gather, text, l)
+        for say, text, l in says:
+            _speak(gather, say, text, l)
     else:
-        for text, l in says:
-            _say(response, text, l)
+        for say, text, l in says:
+            _speak(response, say, text, l)
         if isinstance(wait, Record):
             response.record(action=action, method="POST", max_length=min(wait.max_length, MAX_SECONDS),
                             finish_on_key="#", play_beep=True, trim="trim-silence", timeout=5,

@@ -7,6 +7,7 @@ Flask's test client). Twilio's behaviour modelled here is described in
 
 from __future__ import annotations
 
+import re
 import secrets
 import wave
 import xml.etree.ElementTree as ET
@@ -159,7 +160,8 @@ def _parse_twiml(status: int, body: str, url: str) -> ET.Element:
 
 def _text(el: ET.Element) -> str:
     # <Say> may hold SSML children (<prosody>, <break/>…): the caller hears all their text.
-    return " ".join("".join(el.itertext()).split())
+    # Only ASCII white space is folded: a no-break space (Russian and French thousands) is text.
+    return " ".join(re.split(r"[ \t\r\n]+", "".join(el.itertext()))).strip()
 
 
 def _message_body(el: ET.Element) -> str:

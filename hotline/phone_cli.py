@@ -123,9 +123,11 @@ def run_call(url: str, auth_token: str, number: str, *,
 
     def local_url(sid: str) -> str:
         nonlocal server
+        if "path" not in pending:   # hung up before recording anything: an empty recording
+            return f"http://127.0.0.1/Recordings/{sid}"
         if server is None:
             server = RecordingServer()
-        return server.add(sid, pending["path"])
+        return server.add(sid, pending.pop("path"))
 
     phone = Phone(base, auth_token, transport or http_transport(), number=number,
                   recording_url=recording_url or local_url)

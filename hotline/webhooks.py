@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from flask import Blueprint, current_app, g, request, url_for
+from flask import Blueprint, abort, current_app, g, request, send_file, url_for
 
+import prompts
 import sms
-from hotline import edge
+from hotline import edge, voices, queue
 from store import AlreadyVoted, conversations, cycles, ideas, identity, participants
 from store.ballots import receipt_for
 from store.effects import Who, apply
@@ -33,13 +35,16 @@ def hotline():
 
 
 def context(s, cycle_view, e164: str | None, state: State | None, now: datetime) -> Ctx:
-    secret = hotline().config.secret_key
+    config = hotline().config
+    secret = config.secret_key
+    line = edge.caller_number(edge.to_number())
     receipt = None
     if e164 and cycle_view:
         receipt = receipt_for(s, cycle_view.id, identity.voter_key(secret, cycle_view.id, e164))
     return Ctx(now=now, cycle=cycle_view, can_vote=e164 is not None, receipt=receipt,
                idea_ref=(state.data.get("idea_ref") if state else None),
-               languages=hotline().languages)
+               languages=hotline().languages,
+               line_lang=config.language_lines.get(line or "") if line else None)
 
 
 def _apply_or_replay(s, step, ctx: Ctx, who: Who, now: datetime):
@@ -84,7 +89,8 @@ def voice_step():
 
 def _voice(start_call: bool) -> str:
     h = hotline()
-    sid = edge.call_sid() or "unknown"
+    # Twilio always sends a CallSid; a request without one gets a call of its own, shared with nobody.
+    sid = edge.call_sid() or f"none-{uuid.uuid4().hex}"
     key = f"voice:{sid}"
     n = request.args.get("n", type=int)
     hook = f"{key}:start" if start_call else f"{key}:{n}"
@@ -142,7 +148,11 @@ def voice_recording():
             ideas.record(s, sid, rec, final, author, now)
             conversations.remember(s, hook, edge.empty(), now)
         return edge.empty()
-    return edge.twiml(_retrying(work))
+    body = _retrying(work)
+    # Persist first, work later: the row is committed above; queuing is idempotent and never raises.
+    if edge.recording_status() == "completed" and rec.duration > 0:
+        queue.enqueue_recording(current_app._get_current_object(), rec.sid)
+    return edge.twiml(body)
 
 
 @bp.post("/voice/status")
@@ -156,6 +166,31 @@ def voice_status():
     return edge.twiml(edge.empty())
 
 
+# ---- audio for languages without a Twilio voice (fetched by Twilio's <Play>) ----
+
+@bp.get("/audio/recorded/<lang>/<key>.wav")
+def recorded_audio(lang: str, key: str):
+    path = prompts.recorded(lang, key) if lang in prompts.languages() else None
+    if path is None:
+        abort(404)
+    return send_file(path, mimetype="audio/wav", max_age=3600)
+
+
+@bp.get("/audio/say/<lang>/<token>.wav")
+def stand_in_audio(lang: str, token: str):
+    """The language's own text read by its stand-in voice; only texts the line wrote (signed)."""
+    h = hotline()
+    text = voices.text_of(h.config.secret_key, lang, token) if lang in prompts.languages() else None
+    if text is None:
+        abort(404)
+    try:
+        path = voices.synthesize(lang, text, h.config.instance_dir / "audio-cache")
+    except voices.SynthesisError as e:
+        log.error("cannot speak %s: %s", lang, e)
+        abort(503)
+    return send_file(path, mimetype="audio/wav", max_age=86400)
+
+
 # ---- text ----
 
 @bp.post("/sms/incoming")
@@ -167,12 +202,13 @@ def sms_incoming():
 def _text() -> str:
     h = hotline()
     now = utcnow()
-    hook = f"sms:{edge.message_sid()}"
+    sid = edge.message_sid()
+    hook = f"sms:{sid}" if sid else None   # without a MessageSid there is no repeat to recognise
     sender = edge.from_number()
     e164 = edge.caller_number(sender)
     inbound = edge.sms_inbound()
     with h.db.unit_of_work() as s:
-        replay = conversations.answered(s, hook)
+        replay = conversations.answered(s, hook) if hook else None
         if replay is not None:
             return replay
         participant: Participant | None = None
@@ -183,27 +219,30 @@ def _text() -> str:
             key = "sms:unknown:" + identity.phone_hash(h.config.secret_key, sender)
         state, seq = conversations.load(s, key, now)
         cycle_view = cycles.view(cycles.current(s))
-        lang = (participant.language if participant else None) or "en"
-        g.lang = lang
+        ctx = context(s, cycle_view, e164, state, now)
+        known = (participant.language if participant else None) or ctx.line_lang
+        lang = g.lang = known or "en"
         if participant and participant.opted_out and not sms.parse.is_opt_in(inbound.text):
             body = edge.render_sms([], lang)
         else:
             replies: list[sms.Reply] = []
 
             def step(ctx: Ctx):
-                replies.append(sms.handle(state, inbound, ctx, lang))
+                replies.append(sms.handle(state, inbound, ctx, known))
                 return replies[-1].state, replies[-1].effects
 
             who = Who("sms", e164, participant, cycle_view.id if cycle_view else None, h.config.secret_key)
-            new, effects, results = _apply_or_replay(s, step, context(s, cycle_view, e164, state, now), who, now)
+            new, effects, results = _apply_or_replay(s, step, ctx, who, now)
             g.lang = lang = replies[-1].lang
-            if participant and not participant.language:
-                participant.language = lang
+            asking = new is not None and new.node == "ask_language_first"
+            if participant and not participant.language and not asking:
+                participant.language = lang   # remembered from the first text that told it
             # A sender that is not a phone number is never texted (twilio-protocol.md).
             body = edge.render_sms(effects if e164 else [], lang, results)
             conversations.save(s, key, None if replies[-1].ended else new, seq + 1, now, TEXT_TTL,
                                participant.id if participant else None)
-        conversations.remember(s, hook, body, now)
+        if hook:
+            conversations.remember(s, hook, body, now)
     return body
 
 

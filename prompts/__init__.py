@@ -19,6 +19,7 @@ import yaml
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
+AUDIO = HERE / "audio"
 BASE = "en"
 
 
@@ -33,6 +34,8 @@ class Language:
     spoken: str               # what a caller hears in the voice menu
     say_language: str | None  # Twilio <Say language>, None where no voice speaks it
     voice: str | None
+    stand_in: str | None = None   # espeak-ng voice while recordings are missing (no Twilio voice)
+    speech: str | None = None     # Twilio speech-recognition language, where callers may speak
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,8 @@ class Localized:
 @cache
 def languages() -> dict[str, Language]:
     raw = yaml.safe_load((HERE / "languages.yaml").read_text(encoding="utf-8"))
-    return {tag: Language(tag, v["name"], v.get("spoken", v["name"]), v.get("say_language"), v.get("voice")) for tag, v in raw.items()}
+    return {tag: Language(tag, v["name"], v.get("spoken", v["name"]), v.get("say_language"), v.get("voice"),
+                          v.get("stand_in"), v.get("speech")) for tag, v in raw.items()}
 
 
 @cache
@@ -74,6 +78,15 @@ def catalog(lang: str) -> dict[str, Any]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     # An entry is its text, or {text, status} where translators track review.
     return {k: (v["text"] if isinstance(v, dict) and "text" in v else v) for k, v in raw.items()}
+
+
+def recorded(lang: str, key: str) -> Path | None:
+    """A person's recording of a prompt without values (prompts/audio/<lang>/<key>.wav), if any."""
+    for name in (f"{key}.voice.wav", f"{key}.wav"):
+        path = AUDIO / lang / name
+        if path.is_file():
+            return path
+    return None
 
 
 def has(key: str) -> bool:

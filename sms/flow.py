@@ -1,6 +1,8 @@
 """The text conversation as a table: ideas, the language choice and the ballot by text."""
 from __future__ import annotations
 
+import unicodedata
+
 from prompts import Code, Localized, Money, When, languages
 from sms import parse
 from voice_flows.ballot import ask_age, cast, cast_says, choices, clear, vote_route
@@ -55,6 +57,17 @@ def set_language(state: State, values: dict, ctx: Ctx) -> list:
     return [SetLanguage(state.lang)]
 
 
+def parse_first_language(inbound: Inbound, state: State, ctx: Ctx) -> Parsed:
+    # Asked once only: an answer that names no language is a message of its own.
+    outcome, values = parse_language(inbound, state, ctx)
+    return (outcome, values) if outcome == "ok" else ("other", {})
+
+
+def choose_first_language(state: State, values: dict, ctx: Ctx) -> list:
+    state.data["lang_chosen"] = True
+    return set_language(state, values, ctx)
+
+
 # ---- ideas ----
 
 def idea_route(state: State, ctx: Ctx) -> str:
@@ -62,6 +75,27 @@ def idea_route(state: State, ctx: Ctx) -> str:
     if phase != "open":
         return phase
     return "save" if state.data.get("text") else "ask"
+
+
+QUOTE_CHARS = 90   # enough to recognise one's own words; the whole text is what is saved
+
+
+def quote(text: str) -> str:
+    """The start of a resident's text, to quote back without crowding out the question."""
+    text = " ".join(text.split())
+    if len(text) <= QUOTE_CHARS:
+        return text
+    cut = text[:QUOTE_CHARS].rsplit(" ", 1)[0] if " " in text[:QUOTE_CHARS] else text[:QUOTE_CHARS]
+    return cut + "..."
+
+
+def looks_like_idea(text: str) -> bool:
+    """Whether a text out of the blue is worth offering as an idea: not bare numbers (a ballot
+    sent too late), not a yes/no, not a greeting of a word or two."""
+    if not text.strip() or parse.numbers(text)[0] == "ok" or parse.yes_no(text)[0] != "bad":
+        return False
+    wide = sum(1 for ch in text if unicodedata.east_asian_width(ch) in "WF")
+    return len(text.split()) >= 3 or wide >= 4
 
 
 def parse_offer(inbound: Inbound, state: State, ctx: Ctx) -> Parsed:
@@ -150,7 +184,7 @@ def _end(key: str, **values) -> Step:
 STEPS = {
     # An empty text (a picture alone) is no idea to offer.
     "idle": Step(route=lambda s, c: ("offer" if c.cycle and window(c.cycle, c.now, "ideas") == "open"
-                                     and s.data.get("text", "").strip() else "help"),
+                                     and looks_like_idea(s.data.get("text", "")) else "help"),
                  exits={"offer": "idea_offer", "help": "help"}),
     "help": _end("sms.help"),
     "no_cycle": _end("menu.no_cycle"),
@@ -158,6 +192,10 @@ STEPS = {
     "ask_language": Step(say=language_list, wait=REPLY, parse=parse_language,
                          exits={"ok": Exit("language_set", do=set_language)}),
     "language_set": _end("language.set"),
+    # A first text whose language is unclear: ask once, keep the text, then answer it.
+    "ask_language_first": Step(say=language_list, wait=REPLY, parse=parse_first_language,
+                               exits={"ok": Exit("pending", do=choose_first_language), "other": "pending"}),
+    "pending": Step(end=True),        # sms.handle answers the kept text now
     # ideas
     "idea_route": Step(route=idea_route, exits={"before": "idea_before", "closed": "idea_closed",
                                                 "ask": "idea_ask", "save": Exit("idea_saved", do=save_idea)}),
@@ -165,7 +203,7 @@ STEPS = {
     "idea_closed": _end("idea.closed"),
     "idea_ask": Step(say="idea.ask", wait=REPLY, parse=parse_text,
                      exits={"ok": Exit("idea_saved", do=save_idea)}),
-    "idea_offer": Step(say=say("idea.offer", text=lambda s, c: s.data.get("text", "")), wait=REPLY,
+    "idea_offer": Step(say=say("idea.offer", text=lambda s, c: quote(s.data.get("text", ""))), wait=REPLY,
                        parse=parse_offer,
                        exits={"yes": Exit("idea_saved", do=save_idea), "no": "idea_not_sent",
                               "more": Exit("idea_offer", do=add_to_offer)}),

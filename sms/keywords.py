@@ -19,21 +19,22 @@ def _commands() -> dict[str, dict[str, tuple[str, ...]]]:
             for command in COMMAND_NAMES}
 
 
-#: A word found under one language only also tells the resident's language ("VOTAR" is
-#: Spanish); words shared by several ("IDEA") tell nothing.
+#: A word also tells the languages it belongs to: "VOTAR" is Spanish or Portuguese, "投票" either
+#: Chinese; the caller of `command` picks among them.
 COMMANDS = _commands()
 
 
-def _index() -> list[tuple[str, str, str | None]]:
-    owners: dict[str, set[str]] = {}
+def _index() -> list[tuple[str, str, tuple[str, ...]]]:
+    owners: dict[str, list[str]] = {}
     commands: dict[str, str] = {}
     for command, by_lang in COMMANDS.items():
-        for lang, words in by_lang.items():
+        for lang, words in by_lang.items():   # languages.yaml order: the most asked-for first
             for word in words:
                 w = normalize(word)
-                owners.setdefault(w, set()).add(lang)
+                if lang not in owners.setdefault(w, []):
+                    owners[w].append(lang)
                 commands[w] = command
-    rows = [(w, commands[w], next(iter(langs)) if len(langs) == 1 else None) for w, langs in owners.items()]
+    rows = [(w, commands[w], tuple(langs)) for w, langs in owners.items()]
     return sorted(rows, key=lambda r: -len(r[0]))   # longest first: "ideas" before "idea"
 
 
@@ -46,20 +47,21 @@ def _spaceless(word: str) -> bool:
     return all(unicodedata.east_asian_width(ch) in "WF" for ch in word)
 
 
-def command(text: str) -> tuple[str | None, str, str | None]:
+def command(text: str) -> tuple[str | None, str, tuple[str, ...]]:
     """Find a command at the start of `text`.
 
-    :return: (command or None, the text after the keyword, the language the keyword tells or None)
+    :return: (command or None, the text after the keyword, the languages that use the keyword,
+        most asked-for first; empty when there is no keyword)
     """
     original = unicodedata.normalize("NFKC", text).strip()
     norm = normalize(original)
-    for word, cmd, lang in _WORDS:
+    for word, cmd, langs in _WORDS:
         if norm == word:
-            return cmd, "", lang
+            return cmd, "", langs
         if norm.startswith(word) and (_spaceless(word) or norm[len(word)] in _SEPARATORS):
             rest = _after(original, word).lstrip(_SEPARATORS).strip()
-            return cmd, rest, lang
-    return None, text.strip(), None
+            return cmd, rest, langs
+    return None, text.strip(), ()
 
 
 def _after(original: str, word: str) -> str:

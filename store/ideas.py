@@ -93,3 +93,49 @@ def all_for_export(s: Session, cycle_id: int | None) -> list[Idea]:
     if cycle_id is not None:
         q = q.where(Idea.cycle_id == cycle_id)
     return list(s.scalars(q))
+
+
+# ---- an idea's text, in one place ----
+
+@dataclass(frozen=True)
+class IdeaText:
+    """An idea's current text and where it comes from.
+
+    `source` is `reviewed` (a staff correction), `machine` (a transcriber), `sms` (as texted) or
+    `none` (a recording nobody has transcribed yet).
+    """
+
+    text: str
+    source: str
+    engine: str | None = None
+    confidence: float | None = None
+    language: str | None = None
+    machine_text: str | None = None     # kept beside a correction, never overwritten by it
+
+
+def current_texts(s: Session, items: list[Idea]) -> dict[int, IdeaText]:
+    """The current text of each idea (by id): reviewed transcript, else machine transcript, else
+    the texted words. Exports and the dashboard read an idea's text from here and nowhere else."""
+    from store import transcripts
+
+    by_recording = transcripts.for_recordings(s, [i.recording_id for i in items if i.recording_id is not None])
+    out: dict[int, IdeaText] = {}
+    for idea in items:
+        rows = by_recording.get(idea.recording_id, []) if idea.recording_id is not None else []
+        machine, reviewed = transcripts.machine(rows), transcripts.reviewed(rows)
+        machine_text = machine.text if machine else None
+        if reviewed is not None:
+            out[idea.id] = IdeaText(reviewed.text, "reviewed", reviewed.engine, None, reviewed.language, machine_text)
+        elif machine is not None:
+            out[idea.id] = IdeaText(machine.text, "machine", machine.engine, machine.confidence, machine.language,
+                                    machine_text)
+        elif idea.text:
+            out[idea.id] = IdeaText(idea.text, "sms" if idea.channel == "sms" else "idea", language=idea.language)
+        else:
+            out[idea.id] = IdeaText("", "none", language=idea.language)
+    return out
+
+
+def current_text(s: Session, idea: Idea) -> IdeaText:
+    """The current text of one idea (see `current_texts`)."""
+    return current_texts(s, [idea])[idea.id]

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String, Text,
-                        UniqueConstraint, func)
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, func, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -75,6 +75,22 @@ class Recording(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.current_timestamp())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.current_timestamp(),
                                                  onupdate=func.current_timestamp())
+    # The recording pipeline (hotline/jobs.py): where the audio is kept and how far it got.
+    # pending | downloading | downloaded | transcribing (moving) — transcribed | needs_human |
+    # download_failed | transcription_failed (final; the failures can be retried by staff).
+    pipeline: Mapped[str] = mapped_column(String(32), default="pending", server_default="pending", index=True)
+    local_path: Mapped[str | None] = mapped_column(Text)       # relative to RECORDINGS_DIR
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    bytes: Mapped[int | None] = mapped_column(Integer)
+    format: Mapped[str | None] = mapped_column(String(32))     # e.g. wav/pcm16, wav/mulaw
+    sample_rate: Mapped[int | None] = mapped_column(Integer)
+    audio_seconds: Mapped[float | None] = mapped_column(Float)  # measured from the file, not Twilio's figure
+    download_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    transcribe_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # Which job holds the recording and since when: a second job keeps off until the lease runs out.
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_at: Mapped[datetime | None]
 
 
 class Idea(Base):
@@ -144,3 +160,31 @@ class ProcessedWebhook(Base):
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     response: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(server_default=func.current_timestamp(), index=True)
+
+
+class Transcript(Base):
+    """What was said in a recording: the engine's text (`machine`) or a staff correction (`reviewed`).
+
+    A correction is a new row, so the machine text is never lost; the newest reviewed row wins
+    (`store.ideas.current_text`). One machine transcript per recording and engine, so a job that
+    runs twice cannot leave two.
+    """
+
+    __tablename__ = "transcripts"
+    __table_args__ = (
+        Index("one_machine_transcript", "recording_id", "engine", unique=True,
+              sqlite_where=text("kind = 'machine'"), postgresql_where=text("kind = 'machine'")),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"), index=True)
+    idea_id: Mapped[int | None] = mapped_column(ForeignKey("ideas.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))             # machine | reviewed
+    engine: Mapped[str] = mapped_column(String(32))           # google | pocketsphinx | staff
+    language: Mapped[str] = mapped_column(String(32))         # the speech code heard (en-US, yue-Hant-HK…)
+    text: Mapped[str] = mapped_column(Text)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    words: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)         # word, start, end, confidence
+    alternatives: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # text, confidence
+    seconds: Mapped[float | None] = mapped_column(Float)      # how long the engine took
+    reviewer: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.current_timestamp())

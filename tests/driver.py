@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
@@ -26,11 +27,24 @@ def pattern(key: str, lang: str, channel: str, /, **vars: Any) -> re.Pattern[str
         if name in vars:
             out.append(re.escape(prompts.format_value(vars[name], lang, channel)))
         else:
-            out.append(f"(?P<{name}>.+?)" if name not in named else "(?:.+?)")
+            lazy = "?" if template[m.end():] else ""   # a value ending the prompt takes the rest
+            out.append(f"(?P<{name}>.+{lazy})" if name not in named else f"(?:.+{lazy})")
             named.add(name)
         last = m.end()
     out.append(re.escape(template[last:]))
     return re.compile("".join(out), re.S)
+
+
+def _spoken(event) -> str | None:
+    """The words of a heard event: a Say's text, or the text inside a stand-in audio URL (the
+    languages without a Twilio voice), so a test checks the words whatever plays them."""
+    if event.kind == "say":
+        return event.text
+    m = re.search(r"/audio/say/[^/]+/([A-Za-z0-9_-]+)\.[0-9a-f]+\.wav", event.text) if event.kind == "play" else None
+    if m:
+        body = m.group(1)
+        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
+    return None
 
 
 class CallDriver:
@@ -39,34 +53,41 @@ class CallDriver:
     def __init__(self, call: Call, lang: str = "en") -> None:
         self.call = call
         self.lang = lang
+        self._mark = 0     # events before this index were heard before the last input
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.call, name)
 
-    def press(self, keys: str) -> "CallDriver":
-        self.call.press(keys)
+    def _act(self, action, *args, **kwargs) -> "CallDriver":
+        self._mark = len(self.call.events)
+        action(*args, **kwargs)
         return self
+
+    def press(self, keys: str) -> "CallDriver":
+        return self._act(self.call.press, keys)
 
     def silence(self) -> "CallDriver":
-        self.call.silence()
-        return self
+        return self._act(self.call.silence)
 
     def record(self, *args, **kwargs) -> "CallDriver":
-        self.call.record(*args, **kwargs)
-        return self
+        return self._act(self.call.record, *args, **kwargs)
+
+    def hangup(self) -> "CallDriver":
+        return self._act(self.call.hangup)
+
+    def spoken(self, everything: bool = False) -> list[str]:
+        """The words heard since the last input (or during the whole call)."""
+        events = self.call.events if everything else self.call.events[self._mark:]
+        return [t for t in map(_spoken, events) if t is not None]
 
     def said(self, key: str, /, lang: str | None = None, **vars: Any) -> re.Match[str] | None:
-        """The match if the prompt was heard since the last key press (None otherwise)."""
+        """The match if the prompt was heard since the last input (None otherwise)."""
         rx = pattern(key, lang or self.lang, "voice", **vars)
-        for text in self.call.last_heard:
-            m = rx.search(text)
-            if m:
-                return m
-        return None
+        return next((m for m in map(rx.search, self.spoken()) if m), None)
 
     def heard_anywhere(self, key: str, /, **vars: Any) -> bool:
         rx = pattern(key, self.lang, "voice", **vars)
-        return any(rx.search(t) for t in self.call.heard)
+        return any(rx.search(t) for t in self.spoken(everything=True))
 
 
 class TextDriver:

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import pytest
+
+import prompts
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -74,32 +76,69 @@ def ballots(db) -> list[tuple[Ballot, list[int]]]:
 DEMO_SPEC = read(DEMO, ("en", "es", "zh-Hant", "zh-Hans"))
 
 
+LANGS = prompts.languages()
+FIRST_PAGE = list(LANGS)[:8]
+SECOND_PAGE = list(LANGS)[8:]
+
+
 def test_language_menu_speaks_each_option_in_its_own_voice(phone, demo):
     call = CallDriver(phone.dial())
-    options = [e for e in call.events if e.kind == "say"]
-    assert [(e.attrs["language"], e.attrs["voice"]) for e in options] == [
-        ("en-US", "Polly.Joanna"), ("es-US", "Polly.Lupe"), ("yue-CN", "Polly.Hiujin"), ("cmn-CN", "Polly.Zhiyu")]
-    spoken = {"en": "English", "es": "Español", "zh-Hant": "廣東話", "zh-Hans": "普通话"}
-    for key, (lang, name) in enumerate(spoken.items(), start=1):
-        assert call.said("language.option", lang=lang, key=key, name=name)
+    heard = [e for e in call.events if e.kind in ("say", "play")]
+    # the first page, then each language of the second page told (in itself) to press 9
+    assert len(heard) == len(FIRST_PAGE) + len(SECOND_PAGE)
+    for event, tag in zip(heard, FIRST_PAGE + SECOND_PAGE):
+        lang = LANGS[tag]
+        if lang.say_language:
+            assert (event.kind, event.attrs["language"], event.attrs["voice"]) == ("say", lang.say_language, lang.voice)
+        else:   # no Twilio voice speaks it: its own words, played as audio, never English
+            assert event.kind == "play" and f"/audio/say/{tag}/" in event.text
+    for key, tag in enumerate(FIRST_PAGE, start=1):
+        if LANGS[tag].say_language:
+            assert call.said("language.option", lang=tag, key=key, name=LANGS[tag].spoken)
+    for tag in SECOND_PAGE:
+        if LANGS[tag].say_language:
+            assert call.said("language.more", lang=tag, key=9, name=LANGS[tag].spoken)
     assert call.waiting_for == "gather" and call.gather["numDigits"] == 1
 
 
-@pytest.mark.parametrize("key, lang, say_language", [
-    ("1", "en", "en-US"), ("2", "es", "es-US"), ("3", "zh-Hant", "yue-CN"), ("4", "zh-Hans", "cmn-CN"),
-], ids=["english", "spanish", "cantonese", "mandarin"])
-def test_chosen_language_is_the_voice_of_the_rest_of_the_call(phone, demo, db, key, lang, say_language):
-    call = CallDriver(phone.dial(), lang=lang)
+def test_nine_opens_the_other_languages_and_zero_comes_back(phone, demo):
+    call = CallDriver(phone.dial())
+    call.press("9")
+    for key, tag in enumerate(SECOND_PAGE, start=1):
+        if LANGS[tag].say_language:
+            assert call.said("language.option", lang=tag, key=key, name=LANGS[tag].spoken)
+    call.press("0")
+    assert call.said("language.option", lang="en", key=1, name="English")
+    call.press("9").press(str(SECOND_PAGE.index("fr") + 1))
+    assert call.said("menu.intro", lang="fr")
+
+
+def test_a_language_without_a_twilio_voice_is_heard_in_its_own_words(phone, demo, client):
+    call = CallDriver(phone.dial(), lang="ht")
     before = len(call.events)
-    call.press(key)
+    call.press(str(FIRST_PAGE.index("ht") + 1))
+    menu = call.events[before:]
+    plays = [e for e in menu if e.kind == "play"]
+    assert plays and all("/audio/say/ht/" in e.text for e in plays) and not [e for e in menu if e.kind == "say"]
+    audio = client.get(plays[-1].text.replace("http://localhost", ""))
+    assert audio.status_code == 200 and audio.data[:4] == b"RIFF" and len(audio.data) > 8000
+    # a forged or altered token is not spoken
+    assert client.get(plays[-1].text.replace("http://localhost", "")[:-8] + "AAAA.wav").status_code == 404
+
+
+@pytest.mark.parametrize("tag", ["en", "es", "zh-Hant", "zh-Hans"])
+def test_chosen_language_is_the_voice_of_the_rest_of_the_call(phone, demo, db, tag):
+    call = CallDriver(phone.dial(), lang=tag)
+    before = len(call.events)
+    call.press(str(FIRST_PAGE.index(tag) + 1))
     assert call.said("menu.intro") and call.said("menu.voting.open")
     call.press("3").press("34#").press(f"{CITY_ZIP}#").press("1")
     title = call.said("ballot.proposal", number=1).group("title")
-    assert title == DEMO_SPEC.proposals[0].title[lang]
+    assert title == DEMO_SPEC.proposals[0].title[tag]
     heard = [e for e in call.events[before:] if e.kind == "say"]
-    assert heard and {e.attrs.get("language") for e in heard} == {say_language}
+    assert heard and {e.attrs.get("language") for e in heard} == {LANGS[tag].say_language}
     with db.unit_of_work() as s:
-        assert s.scalar(select(Participant.language)) == lang
+        assert s.scalar(select(Participant.language)) == tag
 
 
 def test_nine_at_the_menu_changes_the_language(phone, demo):
@@ -598,7 +637,7 @@ def test_silence_at_the_optional_idea_zip_skips_it(phone, demo, db):
 
 
 WRONG_KEYS = [
-    pytest.param(keys(), "7", "language.option", id="language-menu"),
+    pytest.param(keys(), "0", "language.option", id="language-menu"),
     pytest.param(keys("1"), "7", "menu.intro", id="main-menu"),
     pytest.param(then_record(keys("1", "2")), "5", "idea.review", id="idea-review"),
     pytest.param(keys("1", "3"), "1*2#", "vote.ask_age", id="age-with-star-inside"),

@@ -58,6 +58,7 @@ class Ctx:
     receipt: str | None = None         # this caller's ballot receipt, if already voted
     idea_ref: str | None = None        # reference code of the idea this conversation left
     languages: tuple[str, ...] = ("en",)
+    line_lang: str | None = None       # the language of the number that was called or texted
 
 
 # ---- input ----
