@@ -12,6 +12,7 @@ import click
 
 import prompts
 from hotline import create_app, tally
+from hotline.cli_prompts import prompts_group
 from hotline.config import Config, ConfigError
 from hotline.cyclefile import DEMO, CycleFileError, read
 from store import Database, ballots, cycles, ideas, recordings, transcripts
@@ -40,15 +41,19 @@ def _languages() -> tuple[str, ...]:
     return tuple(prompts.languages())
 
 
-def _load(db: Database, path: Path, demo: bool = False) -> int:
+def _load(db: Database, path: Path, demo: bool = False, force: bool = False) -> int:
     try:
         spec = read(path, _languages(), now=_now() if demo else None)
     except CycleFileError as e:
         raise click.ClickException(f"{path}: {e}")
     for warning in spec.warnings:
         click.echo(f"warning: {warning}", err=True)
-    with db.unit_of_work() as s:
-        return cycles.save(s, spec, _now()).id
+    try:
+        with db.unit_of_work() as s:
+            return cycles.save(s, spec, _now(), force=force).id
+    except cycles.BallotInUse as e:
+        raise click.ClickException(f"{path}: {e}. Fix the file, or pass --force if the change is "
+                                   "really meant (the votes then count for the new text and cost).")
 
 
 @click.group()
@@ -84,9 +89,10 @@ def cycle() -> None:
 
 @cycle.command("load")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def cycle_load(file: Path) -> None:
+@click.option("--force", is_flag=True, help="change proposals even though ballots were cast on them")
+def cycle_load(file: Path, force: bool) -> None:
     """Create or replace a cycle and its ballot from FILE; it becomes the cycle the line serves."""
-    cycle_id = _load(_database(_config()), file)
+    cycle_id = _load(_database(_config()), file, force=force)
     click.echo(f"Loaded {file}; the line now serves this cycle.")
     click.echo(cycle_id)
 
@@ -356,6 +362,9 @@ def jobs_sweep() -> None:
         click.echo(f"{sid}: queued for {stage}")
     _wait_in_process(rt)
     click.echo(f"Queued {len(swept)} stuck recording(s).")
+
+
+main.add_command(prompts_group)
 
 
 if __name__ == "__main__":

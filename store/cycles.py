@@ -3,16 +3,29 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from store.models import Cycle, Proposal
+from store.models import Ballot, Cycle, Proposal
 from voice_flows.machine import CycleView, ProposalView
 
 
-def save(s: Session, spec, now: datetime) -> Cycle:
-    """Create the cycle named in `spec`, or replace its settings and ballot; it becomes current."""
+class BallotInUse(Exception):
+    """Ballots were cast on this cycle, and the file changes what they voted for."""
+
+
+def save(s: Session, spec, now: datetime, force: bool = False) -> Cycle:
+    """Create the cycle named in `spec`, or replace its settings and ballot; it becomes current.
+
+    :raises BallotInUse: when ballots exist and a proposal's number, cost or English title
+        would change under them (unless `force`): votes would count for something else.
+    """
     cycle = s.scalar(select(Cycle).where(Cycle.name == spec.name).options(selectinload(Cycle.proposals)))
+    if cycle is not None and not force:
+        changed = _changed_under_votes(s, cycle, spec)
+        if changed:
+            raise BallotInUse("ballots were already cast on this cycle and these proposals would change "
+                              f"under them: {', '.join(map(str, changed))}")
     if cycle is None:
         cycle = Cycle(name=spec.name)
         s.add(cycle)
@@ -32,6 +45,14 @@ def save(s: Session, spec, now: datetime) -> Cycle:
             cycle.proposals.append(row)
     s.flush()
     return cycle
+
+
+def _changed_under_votes(s: Session, cycle: Cycle, spec) -> list[int]:
+    if not s.scalar(select(func.count()).select_from(Ballot).where(Ballot.cycle_id == cycle.id)):
+        return []
+    before = {p.number: (p.cost, p.title.get("en")) for p in cycle.proposals}
+    after = {p.number: (p.cost, p.title.get("en")) for p in spec.proposals}
+    return sorted(n for n in before.keys() | after.keys() if before.get(n) != after.get(n))
 
 
 def current(s: Session) -> Cycle | None:

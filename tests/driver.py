@@ -72,6 +72,9 @@ class CallDriver:
     def record(self, *args, **kwargs) -> "CallDriver":
         return self._act(self.call.record, *args, **kwargs)
 
+    def speak(self, words: str) -> "CallDriver":
+        return self._act(self.call.speak, words)
+
     def hangup(self) -> "CallDriver":
         return self._act(self.call.hangup)
 

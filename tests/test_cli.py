@@ -88,3 +88,20 @@ def test_ideas_export_lists_text_and_recorded_ideas(runner, demo, make_phone):
     assert by_channel["voice"]["recording_duration"] == 14 and by_channel["voice"]["zip_code"] == "02121"
     out = runner.invoke(cli.main, ["ideas", "export", "--format", "csv"]).output
     assert len(list(csv.DictReader(io.StringIO(out)))) == 2
+
+
+def test_reloading_a_cycle_cannot_change_what_ballots_voted_for(runner, tmp_path, make_phone):
+    f = tmp_path / "cycle.yaml"
+    f.write_text(CYCLE)
+    assert runner.invoke(cli.main, ["cycle", "load", str(f)]).exit_code == 0
+    t = TextDriver(make_phone("+16175550001"))
+    for body in ("VOTE", "30", "02118", "3", "YES"):
+        t.send(body)
+    f.write_text(CYCLE.replace('cost: 100, title: {en: "Library hours"}', 'cost: 400, title: {en: "Parking"}')
+                 .replace('title: {en: "Benches", es: "Bancos"}', 'title: {en: "Benches", es: "Bancas"}'))
+    out = runner.invoke(cli.main, ["cycle", "load", str(f)])
+    assert out.exit_code != 0 and "would change under them: 3" in out.output
+    assert json.loads(runner.invoke(cli.main, ["results", "--format", "json"]).output)["proposals"][0]["title"] \
+        == "Library hours"
+    # a translation may still be fixed; --force is the deliberate way through
+    assert runner.invoke(cli.main, ["cycle", "load", "--force", str(f)]).exit_code == 0
