@@ -22,27 +22,31 @@ def _text_at_review(phone):
     return t
 
 
+def _all_at_once(*actions) -> None:
+    """Run the actions in threads released together; re-raise what any of them raised."""
+    start = threading.Barrier(len(actions))
+    errors = []
+
+    def go(action):
+        start.wait()
+        try:
+            action()
+        except Exception as e:  # surfaced below: a thread's exception is otherwise lost
+            errors.append(e)
+
+    threads = [threading.Thread(target=go, args=(a,)) for a in actions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
 def test_call_and_text_confirming_together_cast_one_ballot(make_phone, demo, db):
     for i in range(5):
         number = f"+1617555{i:04d}"
         call, text = _call_at_review(make_phone(number)), _text_at_review(make_phone(number))
-        start = threading.Barrier(2)
-        errors = []
-
-        def confirm(action):
-            start.wait()
-            try:
-                action()
-            except Exception as e:  # surfaced below: a thread's exception is otherwise lost
-                errors.append(e)
-
-        threads = [threading.Thread(target=confirm, args=(lambda: call.press("1"),)),
-                   threading.Thread(target=confirm, args=(lambda: text.send("YES"),))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert not errors
+        _all_at_once(lambda: call.press("1"), lambda: text.send("YES"))
         with db.unit_of_work() as s:
             assert s.scalar(select(func.count()).select_from(Ballot)) == i + 1
         # Both channels read out the one receipt that counts: one as cast, one as already voted.
@@ -56,23 +60,7 @@ def test_many_simultaneous_confirmations_from_one_number_give_one_ballot(make_ph
     texters = [_text_at_review(make_phone("+16175559999"))]
     # One conversation per number for texts, so the racers are calls plus the one text.
     calls = [_call_at_review(make_phone("+16175559999")) for _ in range(6)]
-    start = threading.Barrier(len(calls) + 1)
-    errors = []
-
-    def go(action):
-        start.wait()
-        try:
-            action()
-        except Exception as e:
-            errors.append(e)
-
-    threads = [threading.Thread(target=go, args=(lambda c=c: c.press("1"),)) for c in calls]
-    threads.append(threading.Thread(target=go, args=(lambda: texters[0].send("YES"),)))
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    _all_at_once(*[lambda c=c: c.press("1") for c in calls], lambda: texters[0].send("YES"))
     with db.unit_of_work() as s:
         assert s.scalar(select(func.count()).select_from(Ballot)) == 1
         receipt = s.scalar(select(Ballot.receipt))
