@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING
 
 from hotline import media
 from hotline.config import Config
-from hotline.transcribe import (AudioError, NeedsHuman, Transcriber, TranscriptionError, for_tag, make,
-                                read_wav)
+from hotline.transcribe import (AudioError, NeedsHuman, Transcriber, TranscriptionError, UnknownTranscriber,
+                                for_tag, make, read_wav)
 from hotline.transcribe.languages import spoken_of
 from store import Database, recordings, transcripts
 from store.recordings import DOWNLOAD, DOWNLOADED, NEEDS_HUMAN, TRANSCRIBE, TRANSCRIBED
@@ -137,7 +137,7 @@ def download_recording(recording_sid: str) -> str:
     rt, attempt = runtime(), this_attempt()
     with rt.db.unit_of_work() as s:
         claim = recordings.claim(s, recording_sid, DOWNLOAD, attempt.token, utcnow(), rt.settings.lease)
-        state = None if claim else _state(s, recording_sid)
+        state = None if claim else recordings.state_of(s, recording_sid)
     if claim is None:
         if state == DOWNLOADED:      # a rerun after the download finished: make sure the next stage follows
             rt.queue.enqueue(TRANSCRIBE, recording_sid)
@@ -170,7 +170,7 @@ def transcribe_recording(recording_sid: str) -> str:
     rt, attempt = runtime(), this_attempt()
     with rt.db.unit_of_work() as s:
         claim = recordings.claim(s, recording_sid, TRANSCRIBE, attempt.token, utcnow(), rt.settings.lease)
-        state = None if claim else _state(s, recording_sid)
+        state = None if claim else recordings.state_of(s, recording_sid)
     if claim is None:
         return f"nothing to transcribe ({state or 'no such recording'})"
     try:
@@ -183,7 +183,10 @@ def transcribe_recording(recording_sid: str) -> str:
     except AudioError as e:
         return _setback(rt, recording_sid, TRANSCRIBE, attempt, f"unreadable audio: {e}", retryable=False)
     language = for_tag(claim.language, _spoken(claim.language))
-    engine = rt.transcriber()
+    try:
+        engine = rt.transcriber()
+    except UnknownTranscriber as e:      # a setting to fix: staff retry once it is
+        return _setback(rt, recording_sid, TRANSCRIBE, attempt, str(e), retryable=False)
     started = time.perf_counter()
     try:
         result = engine.transcribe(audio, language)
@@ -229,11 +232,6 @@ def _setback(rt: Runtime, recording_sid: str, stage: str, attempt: Attempt, reas
     raise RetryLater(f"{stage} {recording_sid}: {reason}")
 
 
-def _state(s, recording_sid: str) -> str | None:
-    rec = recordings.get(s, recording_sid)
-    return rec.pipeline if rec else None
-
-
 def _spoken(tag: str) -> str | None:
     """The spoken variant callers of `tag` chose: the line's voice for it (zh-Hant is offered as
     Cantonese in the voice menu, prompts/languages.yaml)."""
@@ -248,7 +246,7 @@ def _spoken(tag: str) -> str | None:
 # ---- staff and the sweep ----
 
 def sweep(rt: Runtime | None = None) -> list[tuple[str, str]]:
-    """Queue again every recording stuck before a final state; return `(sid, stage)` for each.
+    """Queue again every recording stuck before a final state; return `(sid, stage)` for each queued.
 
     Safe to run at any time and from any number of places: recordings whose job is queued or
     running are left to it.
@@ -256,9 +254,7 @@ def sweep(rt: Runtime | None = None) -> list[tuple[str, str]]:
     rt = rt or runtime()
     with rt.db.unit_of_work() as s:
         rows = recordings.stuck(s, utcnow(), rt.settings.lease, timedelta(seconds=rt.settings.sweep_grace))
-    for sid, stage, dead in rows:
-        rt.queue.enqueue(stage, sid, replace_dead=dead)
-    return [(sid, stage) for sid, stage, _ in rows]
+    return [(sid, stage) for sid, stage, dead in rows if rt.queue.enqueue(stage, sid, replace_dead=dead)]
 
 
 def retry(rt: Runtime, refs: list[str] | None = None) -> tuple[list[tuple[str, str]], list[str]]:

@@ -7,7 +7,8 @@ RQ
     enqueued with ``Retry(max, interval)`` and a timeout. Enqueuing a stage whose job is still
     queued, scheduled or running does nothing, so a callback repeated by Twilio or a sweep never
     doubles the work. Retries with an interval wait in RQ's scheduled registry, which only a
-    worker running the scheduler moves on: ``hotline worker`` runs it.
+    worker running the scheduler moves on: ``hotline worker`` runs it, and its maintenance (at
+    start, then every 10 minutes) sweeps for recordings left stuck.
 In-process (no REDIS_URL: development, a single small deployment)
     A few daemon threads run the jobs so that the webhook answers at once; a failed attempt is
     tried again after the same intervals (kept on a timer heap, no thread sleeps through them).
@@ -17,7 +18,7 @@ In-process (no REDIS_URL: development, a single small deployment)
 
 Settings come from the environment (or `Config.extra`, which tests use), all optional:
 ``HOTLINE_QUEUE`` (queue name), ``JOB_TIMEOUT`` (s), ``DOWNLOAD_RETRY_INTERVALS`` and
-``TRANSCRIBE_RETRY_INTERVALS`` (comma-separated seconds; their count is the number of retries),
+``TRANSCRIBE_RETRY_INTERVALS`` (comma-separated seconds; their count is the number of retries, empty for none),
 ``DOWNLOAD_TIMEOUT`` (s), ``SWEEP_GRACE`` (s a recording may wait before a sweep re-queues it),
 ``JOB_THREADS`` (in-process threads), ``GOOGLE_SPEECH_ENDPOINT`` and ``GOOGLE_SPEECH_TIMEOUT``.
 """
@@ -29,17 +30,17 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
 from hotline.config import Config
 from store import Database
+from store.recordings import DOWNLOAD, TRANSCRIBE
 
 log = logging.getLogger(__name__)
 
-DOWNLOAD, TRANSCRIBE = "download", "transcribe"
 FUNCTIONS = {DOWNLOAD: "hotline.jobs.download_recording", TRANSCRIBE: "hotline.jobs.transcribe_recording"}
 
 
@@ -75,26 +76,25 @@ class Settings:
 
     @classmethod
     def from_config(cls, config: Config, env: Mapping[str, str] | None = None) -> "Settings":
+        """Read the settings from `config.extra`, then `env` (default: the process environment)."""
         env = os.environ if env is None else env
         extra = config.extra or {}
-
-        def get(name: str) -> Any:
-            return extra[name] if name in extra else env.get(name)
-
         d = cls()
-        pick = lambda name, default, cast: default if get(name) in (None, "") else cast(get(name))  # noqa: E731
+
+        def get(name: str, default: Any, cast: Callable[[Any], Any]) -> Any:
+            value = extra[name] if name in extra else env.get(name)
+            return default if value is None or (value == "" and cast is not _intervals) else cast(value)
+
         return cls(
-            queue_name=pick("HOTLINE_QUEUE", d.queue_name, str),
-            job_timeout=pick("JOB_TIMEOUT", d.job_timeout, int),
-            download_retry=_intervals(get("DOWNLOAD_RETRY_INTERVALS")) if get("DOWNLOAD_RETRY_INTERVALS") is not None
-            else d.download_retry,
-            transcribe_retry=_intervals(get("TRANSCRIBE_RETRY_INTERVALS"))
-            if get("TRANSCRIBE_RETRY_INTERVALS") is not None else d.transcribe_retry,
-            download_timeout=pick("DOWNLOAD_TIMEOUT", d.download_timeout, float),
-            sweep_grace=pick("SWEEP_GRACE", d.sweep_grace, int),
-            threads=max(1, pick("JOB_THREADS", d.threads, int)),
-            google_endpoint=pick("GOOGLE_SPEECH_ENDPOINT", None, str),
-            google_timeout=pick("GOOGLE_SPEECH_TIMEOUT", d.google_timeout, float),
+            queue_name=get("HOTLINE_QUEUE", d.queue_name, str),
+            job_timeout=get("JOB_TIMEOUT", d.job_timeout, int),
+            download_retry=get("DOWNLOAD_RETRY_INTERVALS", d.download_retry, _intervals),
+            transcribe_retry=get("TRANSCRIBE_RETRY_INTERVALS", d.transcribe_retry, _intervals),
+            download_timeout=get("DOWNLOAD_TIMEOUT", d.download_timeout, float),
+            sweep_grace=get("SWEEP_GRACE", d.sweep_grace, int),
+            threads=max(1, get("JOB_THREADS", d.threads, int)),
+            google_endpoint=get("GOOGLE_SPEECH_ENDPOINT", None, str),
+            google_timeout=get("GOOGLE_SPEECH_TIMEOUT", d.google_timeout, float),
         )
 
 
@@ -102,8 +102,8 @@ class JobQueue(Protocol):
     kind: str
     settings: Settings
 
-    def enqueue(self, stage: str, recording_sid: str, *, replace_dead: bool = False) -> str:
-        """Queue `stage` for the recording unless it is already queued or running; return the job's id.
+    def enqueue(self, stage: str, recording_sid: str, *, replace_dead: bool = False) -> bool:
+        """Queue `stage` for the recording unless it is already queued or running; True if queued now.
 
         :param replace_dead: the sweep found the recording held past its lease: a job RQ still
             shows as started belongs to a dead worker and is replaced.
@@ -124,13 +124,15 @@ class RQQueue:
         from rq import Queue
 
         self.settings = settings
-        self.connection = connection or Redis.from_url(redis_url)
+        # Short timeouts: enqueuing happens inside a webhook, which Twilio gives 15 s in all;
+        # if Redis is unreachable the row is safe and the sweep queues it later.
+        self.connection = connection or Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
         self.rq = Queue(settings.queue_name, connection=self.connection, default_timeout=settings.job_timeout)
 
     def job_id(self, stage: str, recording_sid: str) -> str:
         return f"{self.settings.queue_name}-{stage}-{recording_sid}"
 
-    def enqueue(self, stage: str, recording_sid: str, *, replace_dead: bool = False) -> str:
+    def enqueue(self, stage: str, recording_sid: str, *, replace_dead: bool = False) -> bool:
         from rq import Retry
         from rq.exceptions import DuplicateJobError, NoSuchJobError
         from rq.job import Job, JobStatus
@@ -146,16 +148,16 @@ class RQQueue:
                 self.rq.enqueue(FUNCTIONS[stage], recording_sid, job_id=job_id, retry=retry, unique=True,
                                 job_timeout=self.settings.job_timeout, result_ttl=self.settings.result_ttl,
                                 description=f"{stage} {recording_sid}")
-                return job_id
+                return True
             except DuplicateJobError:
                 try:
                     job = Job.fetch(job_id, connection=self.connection)
                 except NoSuchJobError:
                     continue     # it expired between the two calls: enqueue again
                 if job.get_status(refresh=True) in live:
-                    return job_id
+                    return False
                 job.delete()     # finished, failed or abandoned: its id is free for a new run
-        return job_id
+        return False     # three races lost in a row: others are queuing it
 
     def stats(self) -> dict[str, int]:
         return {"queued": self.rq.count, "scheduled": self.rq.scheduled_job_registry.count,
@@ -188,18 +190,19 @@ class ThreadQueue:
         self._threads: list[threading.Thread] = []
         self._seq = itertools.count()
 
-    def enqueue(self, stage: str, recording_sid: str, *, replace_dead: bool = False) -> str:
+    def enqueue(self, stage: str, recording_sid: str, *, replace_dead: bool = False) -> bool:
         key = (stage, recording_sid)
         with self._cv:
-            if key not in self._keys:      # already waiting or running here: once is enough
-                self._keys.add(key)
-                heapq.heappush(self._heap, _Task(time.monotonic(), next(self._seq), stage, recording_sid))
-                while len(self._threads) < self.settings.threads:
-                    t = threading.Thread(target=self._loop, name=f"hotline-job-{len(self._threads)}", daemon=True)
-                    t.start()
-                    self._threads.append(t)
-                self._cv.notify()
-        return f"{stage}-{recording_sid}"
+            if key in self._keys:          # already waiting or running here: once is enough
+                return False
+            self._keys.add(key)
+            heapq.heappush(self._heap, _Task(time.monotonic(), next(self._seq), stage, recording_sid))
+            while len(self._threads) < self.settings.threads:
+                t = threading.Thread(target=self._loop, name=f"hotline-job-{len(self._threads)}", daemon=True)
+                t.start()
+                self._threads.append(t)
+            self._cv.notify()
+        return True
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until nothing is queued, waiting for a retry, or running; False on timeout."""

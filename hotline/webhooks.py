@@ -104,7 +104,7 @@ def _voice(start_call: bool) -> str:
             if replay is not None:
                 return replay
         participant = participants.find_or_create(s, h.config.secret_key, e164) if e164 else None
-        cycle_view = cycles.view(cycles.current(s))
+        cycle_view = cycles.current_view(s)
         lang = state.lang if state else ((participant.language if participant else None) or "en")
         g.lang = lang
         fresh = start_call or state is None
@@ -218,7 +218,7 @@ def _text() -> str:
         else:
             key = "sms:unknown:" + identity.phone_hash(h.config.secret_key, sender)
         state, seq = conversations.load(s, key, now)
-        cycle_view = cycles.view(cycles.current(s))
+        cycle_view = cycles.current_view(s)
         ctx = context(s, cycle_view, e164, state, now)
         known = (participant.language if participant else None) or ctx.line_lang
         lang = g.lang = known or "en"

@@ -10,6 +10,9 @@ from store.models import Conversation, ProcessedWebhook
 from voice_flows.machine import State
 
 
+_LOADED = "conversations.loaded"
+
+
 def load(s: Session, key: str, now: datetime) -> tuple[State | None, int]:
     """Return the live state under `key` (None when absent or expired) and its step number.
 
@@ -17,6 +20,9 @@ def load(s: Session, key: str, now: datetime) -> tuple[State | None, int]:
     number take turns.
     """
     row = s.scalar(select(Conversation).where(Conversation.key == key).with_for_update())
+    # The session's identity map holds rows weakly: keep this one for `save` in the same unit of
+    # work, which would otherwise read it again (one query per webhook; BENCHMARKS.md).
+    s.info.setdefault(_LOADED, {})[key] = row
     if row is None:
         return None, 0
     if row.expires_at < now:
@@ -27,7 +33,7 @@ def load(s: Session, key: str, now: datetime) -> tuple[State | None, int]:
 def save(s: Session, key: str, state: State | None, seq: int, now: datetime, ttl: timedelta,
          participant_id: int | None = None) -> None:
     """Keep `state` under `key` for `ttl`; None ends the conversation (its step number stays)."""
-    row = s.get(Conversation, key)
+    row = s.info.get(_LOADED, {}).get(key) or s.get(Conversation, key)
     if row is None:
         row = Conversation(key=key, seq=seq)
         s.add(row)

@@ -51,6 +51,21 @@ class Database:
         with self._sessions.begin() as session:
             yield session
 
+    def ping(self) -> None:
+        """Run a trivial query; raise whatever the driver raises when the database is unreachable.
+
+        A raw pooled connection, outside any transaction: on SQLite a unit of work would take the
+        write lock (BEGIN IMMEDIATE) just to say "alive".
+        """
+        conn = self.engine.raw_connection()
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT 1")
+            cur.fetchall()
+            cur.close()
+        finally:
+            conn.close()
+
     def upgrade(self) -> None:
         """Bring the schema to the newest migration."""
         from alembic import command

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from store.models import Idea, Recording
@@ -72,7 +72,7 @@ def describe(pipeline: str | None, last_error: str | None = None) -> str:
     return label
 
 
-def has_audio():
+def has_audio() -> ColumnElement[bool]:
     """Recordings that hold speech: Twilio completed them (or announced them and went quiet)
     with more than zero seconds."""
     return and_(Recording.status.in_(("completed", "reported")), Recording.duration > 0)
@@ -80,6 +80,12 @@ def has_audio():
 
 def get(s: Session, recording_sid: str) -> Recording | None:
     return s.scalar(select(Recording).where(Recording.recording_sid == recording_sid))
+
+
+def state_of(s: Session, recording_sid: str) -> str | None:
+    """The recording's pipeline state (None: no such recording)."""
+    rec = get(s, recording_sid)
+    return rec.pipeline if rec else None
 
 
 def find(s: Session, ref: str) -> Recording | None:

@@ -258,8 +258,8 @@ class MediaStandIn:
 
     Every recording is served `wav` (or `files[sid]`). Knobs: ``not_found_first`` (404s each
     recording gets before it is "stored", as Twilio does just after its callback),
-    ``always`` (a status to answer every time), ``require_auth`` (401 without it), ``redirect_to`` (a base URL to send 302s to,
-    as Twilio does towards its media storage). ``seen`` lists ``(host, path, Authorization)``.
+    ``always`` (a status to answer every time), ``require_auth`` (401 without it), ``redirect_to``
+    (a base URL to send 302s to, as Twilio does towards its media storage). ``seen`` lists ``(host, path, Authorization)``.
     """
 
     def __init__(self, account_sid: str, wav: bytes) -> None:

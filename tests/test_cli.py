@@ -44,7 +44,7 @@ def test_cycle_load_prints_the_id_last_and_warns_of_missing_translations(runner,
     f.write_text(CYCLE)
     out = runner.invoke(cli.main, ["cycle", "load", str(f)])
     assert out.exit_code == 0, out.output
-    assert out.output.strip().splitlines()[-1].isdigit()
+    assert out.stdout.strip().splitlines()[-1].isdigit()
     assert "proposal 1: no title in es" in out.output
 
 
@@ -66,14 +66,14 @@ def test_results_fund_by_votes_skipping_what_does_not_fit(runner, tmp_path, make
             t.send(body)
         assert t.said("ballot.cast")
     out = runner.invoke(cli.main, ["results", "--format", "json"])
-    data = json.loads(out.output)
+    data = json.loads(out.stdout)
     rows = {p["number"]: p for p in data["proposals"]}
     assert data["ballots"] == 3
     assert (rows[2]["votes"], rows[1]["votes"], rows[3]["votes"]) == (3, 2, 1)
     # 2 (300) is funded, 1 (300) no longer fits under 500, 3 (100) still does.
     assert [rows[n]["funded"] for n in (2, 1, 3)] == [True, False, True]
     assert data["funded_total"] == 400 and "cheaper" in data["rule"]
-    csv_rows = list(csv.DictReader(io.StringIO(runner.invoke(cli.main, ["results", "--format", "csv"]).output)))
+    csv_rows = list(csv.DictReader(io.StringIO(runner.invoke(cli.main, ["results", "--format", "csv"]).stdout)))
     assert len(csv_rows) == 3
 
 
@@ -81,12 +81,12 @@ def test_ideas_export_lists_text_and_recorded_ideas(runner, demo, make_phone):
     TextDriver(make_phone("+16175550101")).send("IDEA More benches on Blue Hill Ave")
     call = CallDriver(make_phone("+16175550102").dial())
     call.press("1").press("2").record(duration=14).press("1").press("02121#")
-    rows = json.loads(runner.invoke(cli.main, ["ideas", "export"]).output)
+    rows = json.loads(runner.invoke(cli.main, ["ideas", "export"]).stdout)
     by_channel = {r["channel"]: r for r in rows}
     assert by_channel["sms"]["text"] == "More benches on Blue Hill Ave"
     assert by_channel["voice"]["recording_url"].startswith("https://")
     assert by_channel["voice"]["recording_duration"] == 14 and by_channel["voice"]["zip_code"] == "02121"
-    out = runner.invoke(cli.main, ["ideas", "export", "--format", "csv"]).output
+    out = runner.invoke(cli.main, ["ideas", "export", "--format", "csv"]).stdout
     assert len(list(csv.DictReader(io.StringIO(out)))) == 2
 
 
@@ -101,7 +101,7 @@ def test_reloading_a_cycle_cannot_change_what_ballots_voted_for(runner, tmp_path
                  .replace('title: {en: "Benches", es: "Bancos"}', 'title: {en: "Benches", es: "Bancas"}'))
     out = runner.invoke(cli.main, ["cycle", "load", str(f)])
     assert out.exit_code != 0 and "would change under them: 3" in out.output
-    assert json.loads(runner.invoke(cli.main, ["results", "--format", "json"]).output)["proposals"][0]["title"] \
+    assert json.loads(runner.invoke(cli.main, ["results", "--format", "json"]).stdout)["proposals"][0]["title"] \
         == "Library hours"
     # a translation may still be fixed; --force is the deliberate way through
     assert runner.invoke(cli.main, ["cycle", "load", "--force", str(f)]).exit_code == 0

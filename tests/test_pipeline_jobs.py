@@ -70,8 +70,13 @@ def queue_name(redis_conn):
     """A queue of this test's own, and every Redis key it made removed afterwards."""
     name = f"test-{uuid.uuid4().hex[:12]}"
     yield name
+    workers = redis_conn.smembers(f"rq:workers:{name}")
     for key in redis_conn.scan_iter(match=f"*{name}*", count=1000):
         redis_conn.delete(key)
+    redis_conn.srem("rq:queues", f"rq:queue:{name}")
+    for worker in workers:          # those killed on purpose never said goodbye
+        redis_conn.delete(worker, worker + b":executions")
+        redis_conn.srem("rq:workers", worker)
 
 
 def pipeline_env(config, speech, queue_name: str, **overrides: str) -> dict[str, str]:
@@ -163,7 +168,7 @@ def runner(db, monkeypatch, tmp_path, config, speech, queue_name):
 def export(runner) -> list[dict]:
     out = runner.invoke(cli.main, ["ideas", "export"])
     assert out.exit_code == 0, out.output
-    return json.loads(out.output)
+    return json.loads(out.stdout)
 
 
 # ---- a caller's idea, end to end, without Redis ----
@@ -243,7 +248,7 @@ def test_download_that_always_fails_ends_visibly_failed_and_staff_can_retry(db, 
     with db.unit_of_work() as s:
         assert ideas.by_recording(s, sid) is not None           # the idea and its row are intact
     assert rq_runtime.queue.stats()["failed"] == 1               # and RQ lists the job as failed
-    status = json.loads(runner.invoke(cli.main, ["jobs", "status", "--json"]).output)
+    status = json.loads(runner.invoke(cli.main, ["jobs", "status", "--json"]).stdout)
     assert status["recordings"]["download_failed"] == 1 and status["queue"]["failed"] == 1
     assert status["failed"][0]["recording_sid"] == sid
     (row,) = [r for r in export(runner) if r["recording_url"].endswith(sid)]
@@ -253,7 +258,7 @@ def test_download_that_always_fails_ends_visibly_failed_and_staff_can_retry(db, 
     out = runner.invoke(cli.main, ["jobs", "retry", "--all-failed"])
     assert out.exit_code == 0 and f"{sid}: queued for download" in out.output, out.output
     assert work(rq_runtime, [sid]) == {sid: recordings.TRANSCRIBED}
-    status = json.loads(runner.invoke(cli.main, ["jobs", "status", "--json"]).output)
+    status = json.loads(runner.invoke(cli.main, ["jobs", "status", "--json"]).stdout)
     assert status["recordings"]["transcribed"] == 1 and status["recordings"]["download_failed"] == 0
 
 
@@ -356,6 +361,22 @@ def start_worker(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen
                             start_new_session=True)
 
 
+def family(pid: int) -> list[int]:
+    """`pid` and every process under it (RQ's work horse runs in a process group of its own)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [pid], [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+
 def wait_for(predicate, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -377,7 +398,8 @@ def test_killing_a_worker_mid_job_does_not_lose_the_job(config, db, media, speec
         wait_for(lambda: speech.recognitions(), 30, f"the worker to reach Google ({tmp_path / 'worker.log'})")
         assert recording(db, sid).pipeline == recordings.TRANSCRIBING
     finally:
-        os.killpg(worker.pid, signal.SIGKILL)           # the worker and its work horse, mid-job
+        for pid in family(worker.pid):                  # the worker, its scheduler and its work horse, mid-job
+            os.kill(pid, signal.SIGKILL)
         worker.wait()
     speech.delay = 0.0
     # RQ's abandoned-job handling: once the dead worker's heartbeat lapses, any worker's
@@ -395,6 +417,7 @@ def test_two_workers_at_once_never_do_the_same_job(config, db, media, speech, rq
         rq_runtime.queue.enqueue(queue.DOWNLOAD, sid)
         rq_runtime.queue.enqueue(queue.DOWNLOAD, sid)
     assert rq_runtime.queue.stats()["queued"] == 12
+    assert jobs.sweep(rq_runtime) == []            # all twelve have a live job: the sweep adds none
     speech.delay = 0.05
     env = pipeline_env(config, speech, rq_runtime.settings.queue_name, DATABASE_URL=db.url,
                        HOTLINE_INSTANCE=str(tmp_path / "instance"))

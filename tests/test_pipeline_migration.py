@@ -13,6 +13,9 @@ from store.db import MIGRATIONS
 from store.models import Base
 from tests.conftest import _drop_postgres, _postgres_url
 
+# Expression indexes (PostgreSQL trigram search) cannot be reflected on SQLite; alembic says so.
+pytestmark = pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def fresh(request, tmp_path):
@@ -22,6 +25,12 @@ def fresh(request, tmp_path):
     db.dispose()
     if request.param == "postgresql":
         _drop_postgres(url)
+
+
+def _pipeline_tables(obj, name, type_, reflected, compare_to) -> bool:
+    # Only what 0002 made: later migrations answer for their own tables.
+    table = obj if type_ == "table" else getattr(obj, "table", None)
+    return table is not None and table.name in ("recordings", "transcripts")
 
 
 def migrate(db: Database, verb: str, revision: str) -> None:
@@ -43,7 +52,8 @@ def test_recordings_from_before_the_pipeline_wait_for_it_after_the_upgrade(fresh
         row = c.execute(text("SELECT pipeline, download_attempts, transcribe_attempts, local_path "
                              "FROM recordings")).one()
         assert tuple(row) == ("pending", 0, 0, None)
-        assert compare_metadata(MigrationContext.configure(c), Base.metadata) == []   # models and migration agree
+        context = MigrationContext.configure(c, opts={"include_object": _pipeline_tables})
+        assert compare_metadata(context, Base.metadata) == []       # the models and migration 0002 agree
 
 
 def test_migration_goes_down_and_up_again(fresh):

@@ -43,6 +43,7 @@ class GoogleSpeech:
     def client(self) -> Any:
         if self._client is None:
             from google.api_core.client_options import ClientOptions
+            from google.auth.exceptions import DefaultCredentialsError
             from google.cloud import speech
 
             kwargs: dict[str, Any] = {"transport": "rest"}
@@ -51,7 +52,12 @@ class GoogleSpeech:
                 if self.endpoint.startswith("http://"):
                     from google.auth.credentials import AnonymousCredentials
                     kwargs["credentials"] = AnonymousCredentials()
-            self._client = speech.SpeechClient(**kwargs)
+            try:
+                self._client = speech.SpeechClient(**kwargs)
+            except DefaultCredentialsError as e:
+                # Configuration, not an outage: retrying will not help until someone sets it.
+                raise TranscriptionError("no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS to a service "
+                                         f"account key file ({e.__class__.__name__})", retryable=False) from e
         return self._client
 
     def request(self, audio: Audio, language: SpeechLanguage) -> tuple[Any, Any]:

@@ -69,7 +69,7 @@ class PocketSphinx:
         try:
             with _lock:
                 decoder = _load()
-                for i, segment in enumerate(Segmenter(sample_rate=MODEL_RATE).segment(io.BytesIO(pcm))):
+                for segment in Segmenter(sample_rate=MODEL_RATE).segment(io.BytesIO(pcm)):
                     decoder.start_utt()
                     decoder.process_raw(segment.pcm, full_utt=True)
                     decoder.end_utt()
@@ -77,8 +77,9 @@ class PocketSphinx:
                     if hyp is None or not hyp.hypstr.strip():
                         continue
                     texts.append(hyp.hypstr.strip())
-                    words += [Word(_VARIANT.sub("", s.word), round(segment.start_time + s.start_frame / FRAMES_PER_SECOND, 2),
-                                   round(segment.start_time + (s.end_frame + 1) / FRAMES_PER_SECOND, 2), round(s.prob, 4))
+                    at = segment.start_time
+                    words += [Word(_VARIANT.sub("", s.word), round(at + s.start_frame / FRAMES_PER_SECOND, 2),
+                                   round(at + (s.end_frame + 1) / FRAMES_PER_SECOND, 2), round(s.prob, 4))
                               for s in decoder.seg() if _is_word(s.word)]
                     for rank, (best, _) in enumerate(zip(decoder.nbest(), range(NBEST))):
                         if best.hypstr.strip() and best.hypstr.strip() != texts[-1]:
