@@ -81,39 +81,52 @@ def pabutools_greedy(proposals: list[ProposalInfo], ballots: list[list[int]]):
     return built - start, done - built, {int(p.name) for p in outcome}
 
 
-def main() -> None:
-    print(f"Generating {BALLOTS:,} ballots (1–{MAX_CHOICES} of {PROPOSALS}, seed {SEED})…")
+def measure(runs: int = RUNS, pabutools_budget_s: float = PABUTOOLS_BUDGET_S) -> dict:
+    """Time both on the same election; the figures `main` prints (and `python -m bench` records)."""
     proposals, ballots = make_election(SEED)
-
-    ours_s, ours_funded = median_time(lambda: ours(proposals, ballots), RUNS)
+    ours_s, ours_funded = median_time(lambda: ours(proposals, ballots), runs)
     count_s, _ = median_time(
-        lambda: count_votes(ballots, [p.number for p in proposals], MAX_CHOICES), RUNS)
-    print(f"hotline.tally  count_votes + decide_funding, {BALLOTS:,} ballots: "
-          f"median of {RUNS} = {ours_s:.3f} s (count_votes alone {count_s:.3f} s)")
-
+        lambda: count_votes(ballots, [p.number for p in proposals], MAX_CHOICES), runs)
+    out = {"ballots": BALLOTS, "proposals": PROPOSALS, "max_choices": MAX_CHOICES, "seed": SEED, "runs": runs,
+           "ours_s": ours_s, "count_s": count_s, "funded": sorted(ours_funded)}
     try:
         import pabutools  # noqa: F401
     except ImportError:
-        print("pabutools not installed: no comparison.")
-        return
-
+        return out
     # Probe on the subset first, and only go to the full data if it projects under budget.
     build_s, rule_s, sub_funded = pabutools_greedy(proposals, ballots[:SUBSET])
     projected = (build_s + rule_s) * BALLOTS / SUBSET
-    if projected <= PABUTOOLS_BUDGET_S:
+    if projected <= pabutools_budget_s:
         build_s, rule_s, pabu_funded = pabutools_greedy(proposals, ballots)
         n, note = BALLOTS, "full data"
         ours_n_s, ours_n_funded = ours_s, ours_funded
     else:
-        n, note = SUBSET, f"subset: full data projected at ~{projected:.0f} s > {PABUTOOLS_BUDGET_S:.0f} s"
+        n, note = SUBSET, f"subset: full data projected at ~{projected:.0f} s > {pabutools_budget_s:.0f} s"
         pabu_funded = sub_funded
-        ours_n_s, ours_n_funded = median_time(lambda: ours(proposals, ballots[:SUBSET]), RUNS)
-    print(f"pabutools      greedy (Cost_Sat), {n:,} ballots ({note}): "
-          f"build profile {build_s:.3f} s + rule {rule_s:.3f} s = {build_s + rule_s:.3f} s (one run)")
-    print(f"hotline.tally  on the same {n:,} ballots: {ours_n_s:.3f} s")
-    print(f"speed ratio    pabutools / hotline.tally = {(build_s + rule_s) / ours_n_s:.1f}x "
-          f"(rule only, profile prebuilt: {rule_s / ours_n_s:.1f}x)")
-    print(f"same funded set: {ours_n_funded == pabu_funded} {sorted(ours_n_funded)}")
+        ours_n_s, ours_n_funded = median_time(lambda: ours(proposals, ballots[:SUBSET]), runs)
+    out.update({"pabutools_ballots": n, "pabutools_note": note, "pabutools_build_s": build_s,
+                "pabutools_rule_s": rule_s, "ours_same_data_s": ours_n_s,
+                "ratio": (build_s + rule_s) / ours_n_s, "ratio_rule_only": rule_s / ours_n_s,
+                "same_funded": ours_n_funded == pabu_funded})
+    return out
+
+
+def main() -> None:
+    print(f"Generating {BALLOTS:,} ballots (1–{MAX_CHOICES} of {PROPOSALS}, seed {SEED})…")
+    r = measure()
+    print(f"hotline.tally  count_votes + decide_funding, {BALLOTS:,} ballots: "
+          f"median of {r['runs']} = {r['ours_s']:.3f} s (count_votes alone {r['count_s']:.3f} s)")
+    if "ratio" not in r:
+        print("pabutools not installed: no comparison.")
+        return
+    n = r["pabutools_ballots"]
+    print(f"pabutools      greedy (Cost_Sat), {n:,} ballots ({r['pabutools_note']}): "
+          f"build profile {r['pabutools_build_s']:.3f} s + rule {r['pabutools_rule_s']:.3f} s = "
+          f"{r['pabutools_build_s'] + r['pabutools_rule_s']:.3f} s (one run)")
+    print(f"hotline.tally  on the same {n:,} ballots: {r['ours_same_data_s']:.3f} s")
+    print(f"speed ratio    pabutools / hotline.tally = {r['ratio']:.1f}x "
+          f"(rule only, profile prebuilt: {r['ratio_rule_only']:.1f}x)")
+    print(f"same funded set: {r['same_funded']} {r['funded']}")
 
 
 if __name__ == "__main__":

@@ -11,11 +11,11 @@ from pathlib import Path
 import click
 
 import prompts
-from hotline import create_app, tally
+from hotline import create_app, reports, tally
 from hotline.cli_prompts import prompts_group
 from hotline.config import Config, ConfigError
 from hotline.cyclefile import DEMO, CycleFileError, read
-from store import Database, ballots, cycles, ideas, recordings, transcripts
+from store import Database, cycles, ideas, recordings, staff, transcripts
 
 DEFAULT_URL = "http://127.0.0.1:5000"
 
@@ -79,6 +79,11 @@ def serve(host: str, port: int) -> None:
         click.echo(f"Development Twilio auth token: {config.auth_token}  (kept in {config.instance_dir})")
     exe = sys.argv[0] if sys.argv[0].endswith("hotline") else "hotline"   # as it was typed
     click.echo(f"Try it:  {exe} call --url {url}      {exe} text --url {url} VOTE")
+    with db.unit_of_work() as s:
+        nobody = staff.count(s) == 0
+    click.echo(f"Staff dashboard: {url}/staff"
+               + (f"  (no staff yet: first admin with `{exe} staff create you@example.org --role admin`)"
+                  if nobody else ""))
     create_app(config, db).run(host=host, port=port, threaded=True)
 
 
@@ -102,10 +107,7 @@ def results_of(db: Database, cycle_id: int | None) -> tally.Results:
         c = cycles.get(s, cycle_id)
         if c is None:
             raise click.ClickException("No such cycle: load one with `hotline cycle load FILE.yaml`.")
-        proposals = [tally.ProposalInfo(p.number, p.cost, p.title.get("en") or next(iter(p.title.values())))
-                     for p in c.proposals]
-        count = tally.count_votes(ballots.choice_lists(s, c.id), [p.number for p in proposals], c.max_choices)
-        return tally.decide_funding(c.name, proposals, count, c.budget_cap, c.tie_rule)
+        return reports.results(s, c)
 
 
 @main.command()
@@ -127,32 +129,13 @@ def ideas_group() -> None:
     """Ideas residents left by phone and by text."""
 
 
-EXPORT_FIELDS = ["ref_code", "created_at", "channel", "language", "status", "text", "text_source", "zip_code",
-                 "recording_url", "recording_duration", "recording_status", "transcript_status",
-                 "machine_transcript", "transcript_engine", "transcript_confidence", "transcript_language"]
+EXPORT_FIELDS = reports.EXPORT_FIELDS
 
 
 def export_rows(db: Database, cycle_id: int | None) -> list[dict]:
-    """One row per idea; `text` is the idea's current text (`store.ideas.current_texts`): the
-    reviewed transcript, else the machine transcript, else the texted words."""
+    """One row per idea (`hotline.reports.idea_rows`)."""
     with db.unit_of_work() as s:
-        items = ideas.all_for_export(s, cycle_id)
-        texts = ideas.current_texts(s, items)
-        rows = []
-        for i in items:
-            rec, t = i.recording, texts[i.id]
-            rows.append({"ref_code": i.ref_code, "created_at": i.created_at.isoformat(timespec="seconds"),
-                         "channel": i.channel, "language": i.language, "status": i.status, "text": t.text,
-                         "text_source": t.source, "zip_code": i.zip_code or "",
-                         "recording_url": rec.url if rec else "",
-                         "recording_duration": rec.duration if rec else "",
-                         "recording_status": rec.status if rec else "",
-                         "transcript_status": recordings.describe(rec.pipeline, rec.last_error) if rec else "",
-                         "machine_transcript": t.machine_text or "",
-                         "transcript_engine": t.engine or "",
-                         "transcript_confidence": t.confidence if t.confidence is not None else "",
-                         "transcript_language": (t.language or "") if rec else ""})
-        return rows
+        return reports.idea_rows(s, ideas.all_for_export(s, cycle_id))
 
 
 @ideas_group.command("export")
@@ -216,6 +199,71 @@ def text(url: str, number: str, body: tuple[str, ...]) -> None:
         raise click.ClickException(str(e))
 
 
+@main.group("staff")
+def staff_group() -> None:
+    """Accounts for the staff dashboard (/staff)."""
+
+
+def _read_password(from_stdin: bool, email: str) -> str:
+    from hotline.dashboard import passwords
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        passwords.check_strength(password, email)
+    except passwords.WeakPassword as e:
+        raise click.ClickException(str(e))
+    return passwords.hash_password(password)
+
+
+@staff_group.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(list(staff.ROLES)), required=True, help="admin or reviewer")
+@click.option("--password-stdin", is_flag=True, help="read the password from the first line of stdin")
+def staff_create(email: str, role: str, password_stdin: bool) -> None:
+    """Create a dashboard account for EMAIL (the password is asked, or read from stdin)."""
+    db = _database(_config())
+    password_hash = _read_password(password_stdin, email)
+    with db.unit_of_work() as s:
+        try:
+            row = staff.create(s, email, role, password_hash, _now())
+        except staff.StaffExists:
+            raise click.ClickException(f"{staff.normal_email(email)} has an account already; "
+                                       f"set a new password with `hotline staff password {email}`.")
+        except ValueError as e:
+            raise click.ClickException(str(e))
+        staff.audit(s, None, "staff.create", _now(), f"staff:{row.email}", {"role": role, "via": "cli"},
+                    actor_name="cli")
+    click.echo(f"Created {role} {staff.normal_email(email)}; sign in at /staff/login.")
+
+
+@staff_group.command("password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="read the password from the first line of stdin")
+def staff_password(email: str, password_stdin: bool) -> None:
+    """Set a new password for EMAIL (and sign them out everywhere)."""
+    db = _database(_config())
+    password_hash = _read_password(password_stdin, email)
+    with db.unit_of_work() as s:
+        row = staff.by_email(s, email)
+        if row is None:
+            raise click.ClickException(f"No account for {email}: create it with `hotline staff create`.")
+        staff.set_password(s, row, password_hash)
+        staff.audit(s, None, "staff.password", _now(), f"staff:{row.email}", {"via": "cli"}, actor_name="cli")
+    click.echo(f"New password set for {row.email}.")
+
+
+@staff_group.command("list")
+def staff_list() -> None:
+    """Every dashboard account with its role."""
+    db = _database(_config())
+    with db.unit_of_work() as s:
+        for row in staff.everyone(s):
+            click.echo(f"{row.email}\t{row.role}\t{'active' if row.active else 'disabled'}")
+
+
 @main.group()
 def db() -> None:
     """The database."""
@@ -247,34 +295,48 @@ def worker(burst: bool, queue_name: str | None) -> None:
     """Run an RQ worker for recordings' jobs (needs REDIS_URL); run as many as you like.
 
     The worker runs RQ's scheduler too, so retries waiting out their backoff are picked up, and
-    sweeps once at start for recordings left stuck while no worker ran.
+    its periodic maintenance (at start, then every 10 minutes) sweeps for stuck recordings.
     """
     import os
 
+    from redis import Redis
+    from rq import Worker
+
     from hotline import jobs
+    from hotline.transcribe import TranscriptionError, UnknownTranscriber
 
     config = _config()
     if not config.redis_url:
         raise click.ClickException("Set REDIS_URL to run a worker; without it jobs run inside the web process.")
-    from rq import Worker
-
-    from hotline.transcribe import UnknownTranscriber
-
     db = Database(config.database_url)
     rt = jobs.install(_jobs_runtime(config, db, queue_name))
     try:
         warm = getattr(rt.transcriber(), "warm", None)
-    except UnknownTranscriber as e:
+        if warm:
+            warm()     # load the model / build the client once, before RQ forks a work horse per job
+    except (UnknownTranscriber, TranscriptionError) as e:
         raise click.ClickException(str(e))
-    if warm:
-        warm()     # load the speech model once, before RQ forks a work horse per job
     # A forked work horse must not share the parent's database connections.
     os.register_at_fork(after_in_child=lambda: db.engine.dispose(close=False))
-    swept = jobs.sweep(rt)
-    if swept:
-        click.echo(f"Queued {len(swept)} recording(s) found stuck.")
-    db.engine.dispose()
-    Worker([rt.settings.queue_name], connection=rt.queue.connection).work(burst=burst, with_scheduler=True)
+
+    class SweepingWorker(Worker):
+        """An RQ worker whose periodic maintenance also queues recordings left stuck (lost
+        enqueues, workers that died), so no cron job is needed for it."""
+
+        def run_maintenance_tasks(self) -> None:
+            super().run_maintenance_tasks()
+            try:
+                _replay_spool(rt)       # a worker on the web host drains what an outage left there
+                swept = jobs.sweep(rt)
+            except Exception:  # noqa: BLE001 — a failed sweep must not stop the worker; the next one retries
+                self.log.exception("sweep for stuck recordings failed")
+                return
+            if swept:
+                self.log.info("queued %d recording(s) found stuck", len(swept))
+
+    # Its own connection: a worker waits on Redis for minutes at a time for the next job.
+    SweepingWorker([rt.settings.queue_name], connection=Redis.from_url(config.redis_url)).work(
+        burst=burst, with_scheduler=True)
 
 
 @main.group("jobs")
@@ -357,11 +419,124 @@ def jobs_sweep() -> None:
     config = _config()
     db = _database(config)
     rt = _jobs_runtime(config, db)
+    report = _replay_spool(rt)
+    if report.done or report.waiting:
+        click.echo(_spool_summary(report))
     swept = jobs.sweep(rt)
     for sid, stage in swept:
         click.echo(f"{sid}: queued for {stage}")
     _wait_in_process(rt)
     click.echo(f"Queued {len(swept)} stuck recording(s).")
+
+
+def _replay_spool(rt):
+    from hotline import queue, spool
+
+    return spool.replay(rt.config, rt.db, enqueue=lambda sid: rt.queue.enqueue(queue.DOWNLOAD, sid))
+
+
+def _spool_summary(report) -> str:
+    text = (f"Spool: {len(report.replayed)} written to the database, {len(report.already)} there already, "
+            f"{len(report.nothing_kept)} with nothing to keep")
+    for label, names in (("for another database", report.other_database), ("unreadable", report.unreadable),
+                         ("failed", report.failed)):
+        if names:
+            text += f", {len(names)} {label}"
+    return text + (" — the database is still unreachable; the rest wait." if report.waiting else ".")
+
+
+@main.group("spool")
+def spool_group() -> None:
+    """What callers gave while the database was unreachable, kept on this machine until it is back."""
+
+
+@spool_group.command("status")
+def spool_status() -> None:
+    """List the waiting entries (numbers masked)."""
+    from hotline import edge, spool
+    from store.identity import mask
+
+    config = _config()
+    mine = spool.fingerprint(config.database_url)
+    paths = spool.pending(config)
+    for path in paths:
+        try:
+            entry = spool.read(config, path)
+        except ValueError as e:
+            click.echo(f"{path.name}\tunreadable: {e}")
+            continue
+        d = entry.data
+        who = edge.caller_number(d.get("sender") or "")
+        if entry.kind == spool.RECORDING:
+            what = f"recording {d['recording_sid']} ({d['status']}, {d.get('duration', 0)} s)"
+        else:
+            what = f"text {d.get('message_sid') or '(no sid)'} from {mask(who) if who else 'a withheld number'}"
+        other = "" if entry.database == mine else "  [for another database]"
+        click.echo(f"{entry.received_at:%Y-%m-%d %H:%M:%S}  {what}{other}")
+    click.echo(f"{len(paths)} entr{'y' if len(paths) == 1 else 'ies'} waiting in {spool.directory(config)}.")
+
+
+@spool_group.command("replay")
+def spool_replay() -> None:
+    """Write the waiting entries into the database now (each once, however often this runs)."""
+    config = _config()
+    db = _database(config)
+    report = _replay_spool(_jobs_runtime(config, db))
+    click.echo(_spool_summary(report))
+    if report.waiting:
+        raise click.ClickException("The database is still unreachable: run this again once it is back.")
+
+
+@main.group("privacy")
+def privacy_group() -> None:
+    """Personal data: remove it once a cycle's retention period is over."""
+
+
+@privacy_group.command("purge")
+@click.option("--cycle", "cycle_id", type=int, required=True, help="the cycle whose data to remove")
+@click.option("--older-than", "days", type=int, default=None,
+              help="retention in days: data older than this goes (default PRIVACY_RETENTION_DAYS or 90)")
+@click.option("--yes", is_flag=True, help="remove it; without this, only show what would go")
+def privacy_purge(cycle_id: int, days: int | None, yes: bool) -> None:
+    """Remove phone numbers, recordings' audio and links, conversation state and stored answers older
+    than the retention period; keep every idea's text and transcripts and every ballot.
+
+    The cycle must have closed more than DAYS days ago. Numbers go for everyone not heard from since
+    then (opted-out numbers keep only a keyed hash, so a STOP is still honoured).
+    """
+    import os
+    from datetime import timedelta
+
+    from store import NotFound, privacy
+
+    config = _config()
+    db = _database(config)
+    days = days if days is not None else int(os.environ.get("PRIVACY_RETENTION_DAYS") or 90)
+    if days < 0:
+        raise click.ClickException("--older-than takes a number of days, 0 or more.")
+    now = _now()
+    try:
+        with db.unit_of_work() as s:
+            out = privacy.purge(s, cycle_id, now - timedelta(days=days), now, apply=yes)
+    except NotFound:
+        raise click.ClickException(f"No cycle {cycle_id}: see `hotline results` for the current one.")
+    except privacy.TooSoon as e:
+        raise click.ClickException(f"{e}. Wait, or pass a shorter --older-than.")
+    verb = "Removed" if yes else "Would remove"
+    click.echo(f"{verb} from cycle {out.cycle!r}, data older than {out.cutoff:%Y-%m-%d}:")
+    click.echo(f"  phone numbers: {out.numbers_removed}  (and {out.opted_out_kept} opted-out numbers, "
+               "keeping only their keyed hash)")
+    click.echo(f"  ideas unlinked from a number: {out.ideas_unlinked}")
+    click.echo(f"  recordings: {out.recordings_scrubbed} Twilio links and call ids, {len(out.audio_files)} audio files")
+    click.echo(f"  conversations: {out.conversations}, stored webhook answers: {out.stored_answers}, "
+               f"rate-limit counters: {out.rate_counts}")
+    if yes:
+        gone, failed = privacy.delete_audio(config.recordings_dir, out.audio_files)
+        click.echo(f"  audio files deleted: {gone}" + (f"; could not delete: {', '.join(failed)}" if failed else ""))
+    click.echo(f"Kept: {out.kept_ideas} ideas with their texts, {out.kept_transcripts} transcripts, "
+               f"{out.kept_ballots} ballots.")
+    if not yes:
+        click.echo("Nothing was removed: run again with --yes to remove it.")
 
 
 main.add_command(prompts_group)

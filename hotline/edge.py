@@ -8,6 +8,7 @@ import functools
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import phonenumbers
 from flask import Response, current_app, request, url_for
@@ -22,6 +23,9 @@ from voice_flows.idea import MAX_SECONDS
 from voice_flows.machine import Gather, Hangup, Inbound, Record, RecordingInfo, Ref, Say
 
 log = logging.getLogger(__name__)
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"   # RFC 3986 pchar: kept as they are, everything else escaped
+RECORDING_STATUSES = ("completed", "failed", "absent", "in-progress")
+MAX_RECORDING_SECONDS = 4 * 3600   # Twilio's <Record> stops at 3600 s; more is not a real recording
 GATHER_TIMEOUT = 6   # seconds of silence before a Gather gives up (Twilio's default is 5)
 
 
@@ -48,12 +52,14 @@ def caller_number(value: str, region: str = "US") -> str | None:
 # ---- signatures ----
 
 def public_url() -> str:
-    """The URL Twilio signed: the configured public base, or the request's own URL."""
-    base = current_app.config["HOTLINE"].public_base_url
-    if base:
-        query = request.query_string.decode()
-        return base + request.path + (f"?{query}" if query else "")
-    return request.url
+    """The URL Twilio signed: the configured public base, or the request's own URL.
+
+    Built from the raw query string and the path as sent, not from `request.url`, which decodes
+    escapes (`%7E` becomes `~`, `%C3%A9` becomes `é`) and so would no longer be what was signed.
+    """
+    base = current_app.config["HOTLINE"].public_base_url or f"{request.scheme}://{request.host}{request.root_path}"
+    query = request.query_string.decode("utf-8", "surrogateescape")
+    return base + quote(request.path, safe=_PATH_SAFE) + (f"?{query}" if query else "")
 
 
 def twilio_signed(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -76,12 +82,18 @@ def form(name: str) -> str:
     return request.form.get(name, "") or ""
 
 
+def sid(value: str) -> str:
+    """A Twilio SID as sent, or "" for anything that cannot be one (34 letters and digits, in
+    practice): it becomes a key in the database, whose columns are sized for real SIDs."""
+    return value if 0 < len(value) <= 64 and value.isascii() and value.isalnum() else ""
+
+
 def call_sid() -> str:
-    return form("CallSid")
+    return sid(form("CallSid"))
 
 
 def message_sid() -> str:
-    return form("MessageSid") or form("SmsSid")
+    return sid(form("MessageSid")) or sid(form("SmsSid"))
 
 
 def from_number() -> str:
@@ -97,18 +109,20 @@ def recording_info() -> RecordingInfo | None:
     from store.ideas import sid_from_url   # the SID is in the URL when Twilio leaves the field out
 
     url = form("RecordingUrl")
-    sid = form("RecordingSid") or sid_from_url(url)
-    if not url or not sid:
+    recording_sid = sid(form("RecordingSid")) or sid_from_url(url)
+    if not url or not recording_sid:
         return None
     try:
-        duration = max(0, int(form("RecordingDuration") or 0))
+        duration = min(max(0, int(form("RecordingDuration") or 0)), MAX_RECORDING_SECONDS)
     except ValueError:
         duration = 0
-    return RecordingInfo(sid=sid, url=url, duration=duration, hung_up=form("Digits") == "hangup")
+    return RecordingInfo(sid=recording_sid, url=url, duration=duration, hung_up=form("Digits") == "hangup")
 
 
 def recording_status() -> str:
-    return form("RecordingStatus") or "completed"
+    """Twilio's word for the recording; one it never sends counts as failed (no idea is made of it)."""
+    status = form("RecordingStatus") or "completed"
+    return status if status in RECORDING_STATUSES else "failed"
 
 
 def call_status() -> str:

@@ -10,9 +10,10 @@ from flask import Blueprint, abort, current_app, g, request, send_file, url_for
 
 import prompts
 import sms
-from hotline import edge, voices, queue
+from hotline import edge, voices, queue, ratelimit, spool
 from store import AlreadyVoted, conversations, cycles, ideas, identity, participants
 from store.ballots import receipt_for
+from store.db import is_unavailable
 from store.effects import Who, apply
 from store.models import Participant
 from voice_flows import VOICE
@@ -68,7 +69,9 @@ def _retrying(work):
         try:
             return work()
         except (IntegrityError, OperationalError) as e:
-            if attempt == RACE_RETRIES - 1:
+            # A database that is down or too slow is not a race: trying again would only wait as
+            # long again, past Twilio's 15 s (the error handler keeps what the caller gave).
+            if attempt == RACE_RETRIES - 1 or is_unavailable(e):
                 raise
             log.info("retrying a webhook after a concurrent write: %s", type(e).__name__)
 
@@ -78,7 +81,7 @@ def _retrying(work):
 @bp.post("/voice/incoming")
 @edge.twilio_signed
 def voice_incoming():
-    return edge.twiml(_retrying(lambda: _voice(start_call=True)))
+    return ratelimit.refusal(ratelimit.CALL) or edge.twiml(_retrying(lambda: _voice(start_call=True)))
 
 
 @bp.post("/voice/step")
@@ -93,6 +96,7 @@ def _voice(start_call: bool) -> str:
     sid = edge.call_sid() or f"none-{uuid.uuid4().hex}"
     key = f"voice:{sid}"
     n = request.args.get("n", type=int)
+    n = n if n is not None and 0 <= n < 1_000_000 else None     # only numbers the line could have given
     hook = f"{key}:start" if start_call else f"{key}:{n}"
     now = utcnow()
     e164 = edge.caller_number(edge.from_number())
@@ -100,7 +104,7 @@ def _voice(start_call: bool) -> str:
     with h.db.unit_of_work() as s:
         state, seq = conversations.load(s, key, now)
         if start_call or (n is not None and n < seq):
-            replay = conversations.answered(s, hook)   # Twilio repeated a request: same answer
+            replay = conversations.answered(s, hook, h.config.secret_key)   # Twilio repeated a request: same answer
             if replay is not None:
                 return replay
         participant = participants.find_or_create(s, h.config.secret_key, e164) if e164 else None
@@ -115,12 +119,17 @@ def _voice(start_call: bool) -> str:
         who = Who("voice", e164, participant, cycle_view.id if cycle_view else None, h.config.secret_key, sid)
         new, effects, results = _apply_or_replay(s, step, context(s, cycle_view, e164, state, now), who, now)
         g.lang = new.lang
-        body = edge.render_voice(effects, new.lang, action=url_for("twilio.voice_step", n=seq + 1),
-                                 recording_callback=url_for("twilio.voice_recording"), results=results)
+        # The language rides along in the URLs: if the database is down at the next request,
+        # the apology is still in the caller's language (hotline/spool.py).
+        body = edge.render_voice(effects, new.lang, action=url_for("twilio.voice_step", n=seq + 1, l=new.lang),
+                                 recording_callback=url_for("twilio.voice_recording", l=new.lang), results=results)
         ended = any(isinstance(e, Hangup) for e in effects)
         conversations.save(s, key, None if ended else new, seq + 1, now, CALL_TTL,
                            participant.id if participant else None)
-        conversations.remember(s, hook, body, now)
+        # Only a step number the line gave out names this request: a URL with none, or with one
+        # ahead of the call, must not take the key the real step will need (it would never be answered).
+        if start_call or (n is not None and n <= seq):
+            conversations.remember(s, hook, body, now, h.config.secret_key)
     return body
 
 
@@ -139,14 +148,14 @@ def voice_recording():
         hook = f"rec:{rec.sid}:{status}"
         sid = edge.call_sid()
         with h.db.unit_of_work() as s:
-            if conversations.answered(s, hook) is not None:
+            if conversations.answered(s, hook, h.config.secret_key) is not None:
                 return edge.empty()
             participant_id, lang = conversations.participant_of(s, f"voice:{sid}")
             cycle = cycles.current(s)
             author = ideas.Author(cycle.id if cycle else None, participant_id, lang, sid)
             final = "empty" if status == "completed" and rec.duration <= 0 else status
             ideas.record(s, sid, rec, final, author, now)
-            conversations.remember(s, hook, edge.empty(), now)
+            conversations.remember(s, hook, edge.empty(), now, h.config.secret_key)
         return edge.empty()
     body = _retrying(work)
     # Persist first, work later: the row is committed above; queuing is idempotent and never raises.
@@ -196,7 +205,7 @@ def stand_in_audio(lang: str, token: str):
 @bp.post("/sms/incoming")
 @edge.twilio_signed
 def sms_incoming():
-    return edge.twiml(_retrying(_text))
+    return ratelimit.refusal(ratelimit.SMS) or edge.twiml(_retrying(_text))
 
 
 def _text() -> str:
@@ -208,7 +217,7 @@ def _text() -> str:
     e164 = edge.caller_number(sender)
     inbound = edge.sms_inbound()
     with h.db.unit_of_work() as s:
-        replay = conversations.answered(s, hook) if hook else None
+        replay = conversations.answered(s, hook, h.config.secret_key) if hook else None
         if replay is not None:
             return replay
         participant: Participant | None = None
@@ -242,7 +251,7 @@ def _text() -> str:
             conversations.save(s, key, None if replies[-1].ended else new, seq + 1, now, TEXT_TTL,
                                participant.id if participant else None)
         if hook:
-            conversations.remember(s, hook, body, now)
+            conversations.remember(s, hook, body, now, h.config.secret_key)
     return body
 
 
@@ -253,6 +262,8 @@ def sorry(error: Exception):
 
     if isinstance(error, HTTPException):
         return error
+    if is_unavailable(error):
+        return spool.answer_while_down(error)
     log.exception("webhook %s failed (sid %s)", request.path, edge.call_sid() or edge.message_sid())
     lang = getattr(g, "lang", "en")
     if request.path.startswith("/sms"):

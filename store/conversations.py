@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from store import identity
 from store.models import Conversation, ProcessedWebhook
 from voice_flows.machine import State
 
@@ -54,20 +55,29 @@ def participant_of(s: Session, key: str) -> tuple[int | None, str]:
 
 
 def close(s: Session, key: str, now: datetime) -> None:
-    """End the conversation now, keeping its step number so late repeats are still recognised."""
+    """End the conversation now, keeping its step number so late repeats are still recognised.
+
+    A conversation already over is left as it is: a repeated status callback changes nothing.
+    """
     row = s.get(Conversation, key)
-    if row is not None:
+    if row is not None and row.expires_at > now:
         row.expires_at = now
 
 
-def answered(s: Session, key: str) -> str | None:
-    """The answer already given to the webhook `key`, if it was processed."""
+def answered(s: Session, key: str, secret: str | None = None) -> str | None:
+    """The answer already given to the webhook `key`, if it was processed (decrypted with `secret`)."""
     row = s.get(ProcessedWebhook, key)
-    return row.response if row else None
+    if row is None:
+        return None
+    return identity.unseal(secret, row.response) if secret and identity.is_sealed(row.response) else row.response
 
 
-def remember(s: Session, key: str, response: str, now: datetime) -> None:
-    s.add(ProcessedWebhook(key=key, response=response, created_at=now))
+def remember(s: Session, key: str, response: str, now: datetime, secret: str | None = None) -> None:
+    """Keep the answer given to the webhook `key`, encrypted with `secret`: answers hold receipts
+    and ballot choices, and their keys name the call, so in the clear a database dump would tie a
+    ballot to a caller (tests/test_privacy.py)."""
+    s.add(ProcessedWebhook(key=key, response=identity.seal(secret, response) if secret else response,
+                           created_at=now))
 
 
 def forget_before(s: Session, before: datetime) -> int:

@@ -10,6 +10,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+CONNECT_TIMEOUT = 3          # s to open a PostgreSQL connection
+POOL_TIMEOUT = 5             # s to wait for a pooled connection to come free
+LOCK_TIMEOUT_MS = 5000       # a row or table lock held longer than this fails the statement
+TCP_USER_TIMEOUT_MS = 5000   # unacknowledged data for this long: the server is gone
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -34,7 +38,13 @@ def make_engine(url: str) -> Engine:
         # requests for the same call from both reading and then one failing to upgrade.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # Twilio waits 15 s in all for an answer (docs/twilio-protocol.md): a database that does not
+    # answer must fail fast enough for the webhook to apologise and keep what the caller gave
+    # (hotline/spool.py) instead of leaving Twilio to play its "application error".
+    limits = {"connect_timeout": CONNECT_TIMEOUT, "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+              "options": f"-c lock_timeout={LOCK_TIMEOUT_MS}"} if url.startswith("postgresql") else {}
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=POOL_TIMEOUT,
+                         connect_args=limits)
 
 
 class Database:
@@ -79,3 +89,22 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Tell whether `error` means the database cannot be reached or did not answer in time.
+
+    Such an error is not worth retrying inside a webhook (each try would wait as long again);
+    a conflict between two requests (a deadlock, a serialization failure: SQLSTATE 40xxx) or a
+    unique key race is, and is not "unavailable".
+    """
+    from sqlalchemy import exc
+
+    if isinstance(error, exc.TimeoutError):           # no pooled connection came free in time
+        return True
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, (exc.OperationalError, exc.InterfaceError)):
+        sqlstate = getattr(error.orig, "sqlstate", None) or ""
+        return not sqlstate.startswith("40")
+    return False

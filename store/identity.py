@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 
@@ -31,6 +32,26 @@ def encrypt_phone(secret: str, e164: str) -> str:
 
 def decrypt_phone(secret: str, token: str) -> str:
     return _fernet(secret).decrypt(token.encode()).decode()
+
+
+@functools.lru_cache(maxsize=8)
+def _sealer(secret: str) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(f"sealed-at-rest:{secret}".encode()).digest()))
+
+
+def seal(secret: str, text: str) -> str:
+    """Encrypt `text` kept at rest that could tie a person to what they did (a webhook's stored
+    answer holds a ballot's receipt and choices; its key names the call)."""
+    return _sealer(secret).encrypt(text.encode()).decode()
+
+
+def unseal(secret: str, token: str) -> str:
+    """The text `seal` encrypted. :raises cryptography.fernet.InvalidToken: another key, or tampered."""
+    return _sealer(secret).decrypt(token.encode()).decode()
+
+
+def is_sealed(value: str) -> bool:
+    return value.startswith("gAAAAA")     # every Fernet token (version byte 0x80, then a timestamp)
 
 
 def mask(e164: str) -> str:

@@ -107,6 +107,10 @@ class Idea(Base):
     recording_id: Mapped[int | None] = mapped_column(ForeignKey("recordings.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(server_default=func.current_timestamp())
     recording: Mapped[Recording | None] = relationship()
+    # Staff's judgement (store/review.py), kept on the idea so that the inbox's filters and counts read
+    # one table through one index; the prose (summary, notes, reasons) is in idea_reviews.
+    eligibility: Mapped[str | None] = mapped_column(String(16))   # eligible | not_eligible | follow_up
+    priority_id: Mapped[int | None] = mapped_column(Integer)      # priorities.id (no FK: see migration 0003)
 
 
 class Ballot(Base):
@@ -162,6 +166,17 @@ class ProcessedWebhook(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.current_timestamp(), index=True)
 
 
+class RateCount(Base):
+    """Texts or calls counted for one rate limit in one time window (hotline/ratelimit.py), kept
+    here when there is no Redis. `key` holds the limit, the window and a keyed hash of the sender,
+    never a number; rows past `expires_at` are dropped."""
+
+    __tablename__ = "rate_counts"
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class Transcript(Base):
     """What was said in a recording: the engine's text (`machine`) or a staff correction (`reviewed`).
 
@@ -188,3 +203,90 @@ class Transcript(Base):
     seconds: Mapped[float | None] = mapped_column(Float)      # how long the engine took
     reviewer: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(server_default=func.current_timestamp())
+
+
+# ---- the staff dashboard (hotline/dashboard): accounts, sign-in attempts, audit log, review of ideas ----
+
+class Staff(Base):
+    """Someone from the PB office who signs in to the dashboard: an `admin` or a `reviewer`."""
+
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)     # kept lower-case
+    password_hash: Mapped[str] = mapped_column(String(255))          # scrypt$N$r$p$salt$hash
+    role: Mapped[str] = mapped_column(String(16))                    # admin | reviewer
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Kept in the signed session cookie and compared on every request: bumping it (new password,
+    # account disabled, role changed) signs that person out of every browser at once.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.current_timestamp())
+    last_login_at: Mapped[datetime | None]
+
+
+class LoginAttempt(Base):
+    """One try at signing in. Lock-outs are counted from here, not from process memory, because
+    several web processes serve the dashboard."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_email_at", "email", "at"),
+                      Index("ix_login_attempts_ip_at", "ip", "at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str] = mapped_column(String(64))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AuditEvent(Base):
+    """Who did what, when: every staff action that changes something, reveals a number or exports."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"), index=True)
+    actor: Mapped[str] = mapped_column(String(254))     # the email at the time (kept if the account goes)
+    action: Mapped[str] = mapped_column(String(64))     # e.g. idea.review, phone.reveal, staff.create
+    target: Mapped[str | None] = mapped_column(String(120), index=True)   # e.g. idea:4821-337
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class Priority(Base):
+    """One of a cycle's community priorities (Boston picks 15), into which staff sort ideas."""
+
+    __tablename__ = "priorities"
+    __table_args__ = (UniqueConstraint("cycle_id", "name", name="one_priority_name_per_cycle"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    proposal_number: Mapped[int | None] = mapped_column(Integer)    # the ballot proposal it became
+
+
+class IdeaReview(Base):
+    """What staff wrote about one idea: its English summary, notes, and the rulebook's reasons when
+    not eligible (the judgement itself is `Idea.eligibility` and `Idea.priority_id`). The caller's
+    words stay where they are (ideas.text, transcripts)."""
+
+    __tablename__ = "idea_reviews"
+    idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"), primary_key=True)
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)         # rulebook criteria not met
+    summary_en: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=0)   # two reviewers saving at once: the second is told
+    updated_by: Mapped[str | None] = mapped_column(String(254))
+    updated_at: Mapped[datetime | None]
+
+
+# The inbox at 50,000 ideas (bench/inbox_bench.py): newest-first pages walk the first index. On
+# PostgreSQL, trigram indexes let a search `lower(x) LIKE '%words%'` skip the scan.
+Index("ix_ideas_created_at_id", Idea.created_at, Idea.id)
+# Every column the inbox filters and counts by: its counts are one scan of this index, not of the table.
+Index("ix_ideas_facets", Idea.cycle_id, Idea.status, Idea.language, Idea.channel, Idea.eligibility,
+      Idea.priority_id, Idea.zip_code, Idea.created_at)
+for _name, _column in (("ix_ideas_text_trgm", Idea.text), ("ix_transcripts_text_trgm", Transcript.text),
+                       ("ix_idea_reviews_summary_trgm", IdeaReview.summary_en),
+                       ("ix_idea_reviews_notes_trgm", IdeaReview.notes)):
+    Index(_name, func.lower(_column).label("lowered"), postgresql_using="gin",
+          postgresql_ops={"lowered": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
