@@ -17,4 +17,5 @@ run: $(STAMP)
 	$(VENV)/bin/hotline serve --port $(PORT)
 
 test: $(STAMP)
+	bash scripts/test-env
 	$(VENV)/bin/pytest
