@@ -101,6 +101,8 @@ def main() -> None:
         out["quick"] = quick
         out["quiet_before"] = quiet
         results[name] = _stamp(out, started, load_before)
+        if not quick or args.write:     # keep what is done if a later section fails
+            RESULTS.write_text(json.dumps(results, indent=1, default=str) + "\n")
 
     print(f"\nsuite took {time.perf_counter() - suite_started:.0f} s")
     if quick and not args.write:

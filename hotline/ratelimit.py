@@ -28,6 +28,8 @@ import math
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
@@ -106,9 +108,12 @@ class Settings:
         return (self.sms_number, self.sms_line) if channel == SMS else (self.call_number, self.call_line)
 
 
+Hit = Callable[[str, int], int]     # count one request under a key that lives N s; the count so far
+
+
 class Counter(Protocol):
-    def hit(self, key: str, seconds: int) -> int:
-        """Count one request under `key`, which lives `seconds`; return the count so far."""
+    def batch(self) -> AbstractContextManager[Hit]:
+        """The counting function for one request's hits (one transaction for the database)."""
         ...
 
 
@@ -132,20 +137,27 @@ class RedisCounter:
             raise
         return int(count)
 
+    @contextmanager
+    def batch(self) -> Iterator[Hit]:
+        yield self.hit
+
 
 class DatabaseCounter:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def hit(self, key: str, seconds: int) -> int:
+    @contextmanager
+    def batch(self) -> Iterator[Hit]:
         from store import limits
 
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         with self.db.unit_of_work() as s:
-            count = limits.hit(s, key, now + timedelta(seconds=seconds))
-            if count == 1 and key.endswith(":line"):
-                limits.forget_expired(s, now)     # once per window of the line's limit: old rows go
-        return count
+            def hit(key: str, seconds: int) -> int:
+                count = limits.hit(s, key, now + timedelta(seconds=seconds))
+                if count == 1 and key.endswith(":line"):
+                    limits.forget_expired(s, now)     # once per window of the line's limit: old rows go
+                return count
+            yield hit
 
 
 class Limiter:
@@ -159,27 +171,30 @@ class Limiter:
     def _who(self, sender: str) -> str:
         return hmac.new(self.secret.encode(), f"ratelimit:{sender}".encode(), hashlib.sha256).hexdigest()[:24]
 
-    def _hit(self, channel: str, limit: Limit, who: str) -> tuple[int, int]:
+    def _hit(self, hit: Hit, channel: str, limit: Limit, who: str) -> tuple[int, int]:
         now = clock()
         window = int(now // limit.seconds)
         key = f"{self.settings.prefix}:{channel}:{window}:{who}"
         ends = (window + 1) * limit.seconds - now
-        return self.counter.hit(key, limit.seconds + 1), max(1, math.ceil(ends))
+        return hit(key, limit.seconds + 1), max(1, math.ceil(ends))
 
     def check(self, channel: str, sender: str) -> Verdict:
         """Count this text or call from `sender` (Twilio's From, whatever it holds) and judge it."""
         per_number, line = self.settings.limits(channel)
         mine = 1
+        if not per_number and not line:
+            return ALLOWED
         try:
-            if per_number:
-                mine, ends = self._hit(channel, per_number, self._who(sender))
-                if mine > per_number.count:
-                    return Verdict(False, NUMBER, first=mine == per_number.count + 1, retry_after=ends)
-            if line:
-                n, ends = self._hit(channel, line, "line")
-                if n > line.count:
-                    # Told once per sender's window too: the sender's own count says if this is their first.
-                    return Verdict(False, LINE, first=mine == 1, retry_after=ends)
+            with self.counter.batch() as hit:
+                if per_number:
+                    mine, ends = self._hit(hit, channel, per_number, self._who(sender))
+                    if mine > per_number.count:
+                        return Verdict(False, NUMBER, first=mine == per_number.count + 1, retry_after=ends)
+                if line:
+                    n, ends = self._hit(hit, channel, line, "line")
+                    if n > line.count:
+                        # Told once per sender's window: the sender's own count says if this is their first.
+                        return Verdict(False, LINE, first=mine == 1, retry_after=ends)
         except Exception as e:  # noqa: BLE001 — the counter store is down: let the request through
             from store.db import is_unavailable
 
