@@ -29,6 +29,7 @@ from store.models import Idea, Recording, Transcript
 from tests.conftest import AUTH_TOKEN, utcnow
 from tests.driver import CallDriver, TextDriver
 from tests.speech_standin import MediaStandIn, SpeechStandIn, spoken_wav, tone_wav
+from tests.faults import pids_of   # the worker, its scheduler and its work horse
 from voice_flows.machine import RecordingInfo
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -361,22 +362,6 @@ def start_worker(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen
                             start_new_session=True)
 
 
-def family(pid: int) -> list[int]:
-    """`pid` and every process under it (RQ's work horse runs in a process group of its own)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(stat.parent.name)] = int(fields[1])
-    found, frontier = [pid], [pid]
-    while frontier:
-        frontier = [child for child, parent in parents.items() if parent in frontier]
-        found += frontier
-    return found
-
-
 def wait_for(predicate, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -398,7 +383,7 @@ def test_killing_a_worker_mid_job_does_not_lose_the_job(config, db, media, speec
         wait_for(lambda: speech.recognitions(), 30, f"the worker to reach Google ({tmp_path / 'worker.log'})")
         assert recording(db, sid).pipeline == recordings.TRANSCRIBING
     finally:
-        for pid in family(worker.pid):                  # the worker, its scheduler and its work horse, mid-job
+        for pid in pids_of(worker.pid):                  # the worker, its scheduler and its work horse, mid-job
             os.kill(pid, signal.SIGKILL)
         worker.wait()
     speech.delay = 0.0
