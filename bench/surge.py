@@ -99,6 +99,34 @@ class MemorySampler(threading.Thread):
         return self.samples
 
 
+def _app_times(servers, marks: dict[int, int]) -> dict:
+    """Time spent inside the app per request (the access log's `ms`) since `marks` (log offsets):
+    against the client's figure it tells queueing and transport from the webhook's own work. Also
+    when the slow ones happened: all in the same few seconds means a stall of the whole machine
+    (a checkpoint, a collection), spread out means queueing."""
+    import re
+
+    ms: list[float] = []
+    slow_seconds: Counter = Counter()
+    pattern = re.compile(r'"time": "[^"]*T(\d\d:\d\d:\d\d)[^"]*".*?"logger": "hotline.access".*?"ms": ([\d.]+)')
+    for k, server in enumerate(servers):
+        with open(server.log, "rb") as f:
+            f.seek(marks.get(k, 0))
+            for line in f.read().decode(errors="replace").splitlines():
+                m = pattern.search(line)
+                if m:
+                    ms.append(float(m.group(2)))
+                    if float(m.group(2)) > 200:
+                        slow_seconds[m.group(1)] += 1
+    from bench.common import latency_summary
+    return {**latency_summary(ms), "over_200ms": sum(slow_seconds.values()),
+            "seconds_with_slow": len(slow_seconds), "worst_seconds": slow_seconds.most_common(3)}
+
+
+def _marks(servers) -> dict[int, int]:
+    return {k: s.log.stat().st_size for k, s in enumerate(servers)}
+
+
 def _settle(url: str, timeout: float) -> dict:
     """Wait until every recording reached a final pipeline state; return the counts by state."""
     from sqlalchemy import func, select
@@ -209,6 +237,11 @@ def _aggregate(loads: list[dict]) -> dict:
         "errors": sum(x["errors"] for x in loads),
         "cpu_cores": {k: median([x["cpu_cores"].get(k, 0.0) for x in loads]) for k in loads[0]["cpu_cores"]},
         "client_us_per_request": median([x["client_us_per_request"] for x in loads]),
+        "app": {"p50": median([x["app"]["p50"] for x in loads]), "p99": median([x["app"]["p99"] for x in loads]),
+                "over_200ms": [x["app"]["over_200ms"] for x in loads],
+                "seconds_with_slow": [x["app"]["seconds_with_slow"] for x in loads],
+                "worst_seconds": [x["app"]["worst_seconds"] for x in loads]},
+        "others_cores_runs": [round(x["cpu_cores"].get("others", 0.0), 2) for x in loads],
     }
 
 
@@ -243,11 +276,12 @@ def run(args) -> dict:
                     meter = CpuMeter({"web": web_pids, "workers": workers.pids, "postgresql": pg_pids},
                                      with_children=("workers",))
                     meter.start()
+                    marks = _marks(servers)
                     report = _run_load(servers, args, think=args.think, offset=next(offsets), residents=None,
                                        duration=args.soak_minutes * 60, media_url=media_url, seed=99)
                     meter.stop()
                     out["soak"] = {**_one_load("soak", report, meter), "memory": sampler.stop(),
-                                   "timeline": report["timeline"]}
+                                   "timeline": report["timeline"], "app": _app_times(servers, marks)}
                     reports.append(report)
                 else:
                     for label, think in (("flat out", 0.0), ("paced", args.think)):
@@ -257,12 +291,13 @@ def run(args) -> dict:
                             meter = CpuMeter({"web": web_pids, "workers": workers.pids,
                                               "postgresql": pg_pids}, with_children=("workers",))
                             meter.start()
+                            marks = _marks(servers)
                             report = _run_load(servers, args, think=think, offset=next(offsets),
                                                residents=args.residents if think == 0 else None,
                                                duration=None if think == 0 else args.paced_seconds,
                                                media_url=media_url, seed=k + 1)
                             meter.stop()
-                            loads.append(_one_load(label, report, meter))
+                            loads.append({**_one_load(label, report, meter), "app": _app_times(servers, marks)})
                             reports.append(report)
                         out[label] = _aggregate(loads)
                 out["pipeline"] = _settle(url, timeout=180)
@@ -310,6 +345,12 @@ def table(out: dict) -> str:
                      f"PostgreSQL {cpu.get('postgresql', 0):.2f}, RQ workers {cpu.get('workers', 0):.2f}, "
                      f"load generator {cpu.get('client', 0):.2f} ({r['client_us_per_request']:.0f} µs/request), "
                      f"everything else on the machine {cpu.get('others', 0):.2f}.")
+        app = r.get("app")
+        if app:
+            lines.append(f"Inside the app (the access log's time, without queueing and transport): p50 "
+                         f"{app['p50']:.1f} ms, p99 {app['p99']:.1f} ms; requests over 200 ms inside the app per "
+                         f"run: {app['over_200ms']}, falling in {app['seconds_with_slow']} distinct seconds. Other "
+                         f"work on the machine per run (cores): {r.get('others_cores_runs')}.")
         lines.append("")
         lines.append("| step | p50 ms | p99 ms | requests |")
         lines.append("| --- | --- | --- | --- |")
