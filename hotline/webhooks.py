@@ -217,9 +217,6 @@ def _text() -> str:
     e164 = edge.caller_number(sender)
     inbound = edge.sms_inbound()
     with h.db.unit_of_work() as s:
-        replay = conversations.answered(s, hook, h.config.secret_key) if hook else None
-        if replay is not None:
-            return replay
         participant: Participant | None = None
         if e164:
             participant = participants.find_or_create(s, h.config.secret_key, e164)
@@ -227,6 +224,11 @@ def _text() -> str:
         else:
             key = "sms:unknown:" + identity.phone_hash(h.config.secret_key, sender)
         state, seq = conversations.load(s, key, now)
+        # Looked up once the conversation is ours: a twin of this text that held it meanwhile
+        # has committed its answer, and this one gives the same.
+        replay = conversations.answered(s, hook, h.config.secret_key) if hook else None
+        if replay is not None:
+            return replay
         cycle_view = cycles.current_view(s)
         ctx = context(s, cycle_view, e164, state, now)
         known = (participant.language if participant else None) or ctx.line_lang

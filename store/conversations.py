@@ -26,7 +26,9 @@ def load(s: Session, key: str, now: datetime) -> tuple[State | None, int]:
     s.info.setdefault(_LOADED, {})[key] = row
     if row is None:
         return None, 0
-    if row.expires_at < now:
+    # An ended conversation is over whatever the clock says: a twin request that started before
+    # it ended (and waited for the lock) must not resume it.
+    if not row.node or row.expires_at < now:
         return None, row.seq
     return State(node=row.node, lang=row.lang, tries=row.tries, data=dict(row.data or {})), row.seq
 

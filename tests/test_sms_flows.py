@@ -469,6 +469,20 @@ def test_after_thirty_silent_minutes_the_next_text_starts_afresh(texter, db):
     assert count(db, Ballot) == 0
 
 
+def test_a_conversation_ended_by_a_twin_request_is_not_resumed_by_a_slower_clock(texter, db):
+    # Two requests for one number take turns on the conversation; the one that waited read the
+    # clock before the other ended it, so the end looks to it like a moment still to come.
+    at_choices(texter)
+    texter.send("3 7")
+    texter.send("YES")
+    assert texter.said("ballot.cast")
+    with db.unit_of_work() as s:
+        s.execute(update(Conversation).values(expires_at=utcnow() + timedelta(seconds=5)))
+    texter.send("3 7")
+    assert not texter.said("errors.sorry")
+    assert texter.said("sms.help")
+
+
 def test_a_conversation_lives_thirty_minutes(texter, db):
     texter.send("VOTE")
     with db.unit_of_work() as s:
