@@ -317,7 +317,7 @@ def start_gunicorn(app: str, env: dict, log: Path, *, workers: int = 2, threads:
     port = port or free_port()
     env = {"HOTLINE_INSTANCE": str(log.parent / "instance"), **env}     # spool, dev secrets: not in the repo
     full = {**os.environ, **env, "PORT": str(port), "WEB_CONCURRENCY": str(workers), "WEB_THREADS": str(threads),
-            "PYTHONPATH": str(ROOT)}
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))}
     out = open(log, "ab")
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:hotline.gunicorn_conf",
                              "--bind", f"127.0.0.1:{port}", app], cwd=ROOT, env=full,

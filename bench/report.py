@@ -48,18 +48,25 @@ def machine(r: dict) -> str:
 def targets(r: dict) -> str:
     rows = ["| target (2-core machine, medians of runs) | measured | verdict |", "| --- | --- | --- |"]
     surge = r.get("surge", {})
-    paced = surge.get("paced")
-    if paced:
+    cells, verdicts = [], []
+    for label, think in (("human pace", 5.0), ("paced", surge.get("think", 1.0))):
+        run = surge.get(label)
+        if not run:
+            continue
         # A p99 needs samples: the rare steps (recording an idea, ~1% of requests) are in the table.
-        common = {k: v for k, v in paced["steps"].items() if v.get("n", 0) >= 500} or paced["steps"]
+        common = {k: v for k, v in run["steps"].items() if v.get("n", 0) >= 300} or run["steps"]
         worst_step, worst = max(common.items(), key=lambda kv: kv[1]["p99"])
-        verdict = "met" if worst["p99"] < P99_TARGET_MS else f"missed by {worst['p99'] - P99_TARGET_MS:.0f} ms"
+        cells.append(f"{label} (~{think:g} s before each step, {run['rps']:.0f} requests/s): worst step p99 "
+                     f"**{_f(worst['p99'])} ms** ({worst_step}), all requests p99 {_f(run['p99'])} ms, p50 "
+                     f"{_f(run['p50'])} ms")
+        verdicts.append(f"{label}: " + ("met" if worst["p99"] < P99_TARGET_MS else
+                                        f"missed by {worst['p99'] - P99_TARGET_MS:.0f} ms"))
+    if cells:
         flat = surge.get("flat out", {})
-        rows.append(f"| every webhook p99 < 100 ms at 100 concurrent conversations, PostgreSQL | paced (people pause "
-                    f"~{surge.get('think', 1)} s before each step): worst step p99 **{_f(worst['p99'])} ms** "
-                    f"({worst_step}; steps with ≥ 500 requests), all requests p99 {_f(paced['p99'])} ms, p50 {_f(paced['p50'])} ms; flat out (no pauses: 100 requests "
-                    f"always in flight) p99 {_f(flat.get('p99', 0))} ms | {verdict} (paced); flat out is "
-                    f"{'within' if flat.get('p99', 1e9) < P99_TARGET_MS else 'over: queueing at saturation, see below'} |")
+        cells.append(f"flat out (no pauses: 100 requests always in flight) p99 {_f(flat.get('p99', 0))} ms, "
+                     "which is queueing at saturation")
+        rows.append("| every webhook p99 < 100 ms at 100 concurrent conversations, PostgreSQL | "
+                    + "; ".join(cells) + " | " + "; ".join(verdicts) + " (why: *Voting surge*) |")
     floor = r.get("floor", {}).get("results", {})
     if floor:
         parts, worst = [], 1.0
@@ -135,9 +142,13 @@ def floor_section(r: dict) -> str:
                   "signature, then in one transaction reads the stored answer (repeat detection), the participant, "
                   "the conversation row (locked), the current cycle and the voter's receipt, and writes the "
                   "conversation and the answer it gives (the ballot and its choices on the last step): 8–10 SQL "
-                  "statements through the ORM, ~0.2 ms of Python each, then renders TwiML. The floor does none of "
-                  "this, so the ratio measures the line's work, not overhead that could be trimmed: with the "
-                  "changes listed under *Changes made*, the remaining time is the statements themselves."]
+                  "statements through the ORM and psycopg, ~0.2 ms of Python each, which is about two-thirds of "
+                  "the step's time in the web process (profiled in-process); the rest is Flask, the signature "
+                  "check, the per-sender rate-limit check, sealing the stored answer, the flow step and the TwiML. "
+                  "The floor does none of this, so the ratio measures the line's durable work per request. "
+                  "Reaching 40% would take a step costing under ~1 ms of CPU: no ORM, state kept outside "
+                  "PostgreSQL, or a compiled runtime — a redesign, not a tuning pass (what was tuned is under "
+                  "*changes made*)."]
     lines.append("")
     lines.append(_when(f))
     return "\n".join(lines)

@@ -16,7 +16,8 @@ conversation only works if no state is kept in a web process.
 Two loads, each repeated and reported as medians:
 * flat out: `--concurrency` conversations, no pause between steps (capacity: ballots/s);
 * paced: the same number of conversations, each pausing ~`--think` s (uniform 0.5–1.5x) before
-  every step — still far quicker than people, who listen to 5–15 s of prompt per step.
+  every step — still far quicker than people, who listen to 5–15 s of prompt per step;
+* human pace (one run): ~5 s before each step, about as quick as a caller who knows the menu.
 
 Afterwards the tally is checked exactly: every voter got a receipt, receipts are distinct, the
 database holds exactly those ballots, `hotline results` counts exactly the votes the residents
@@ -43,6 +44,8 @@ from bench.common import (AUTH_TOKEN, PUBLIC_BASE, REDIS_URL, ROOT, CpuMeter, ap
                           postgres_pids, prepare, rss_mib, run_load, scratch_postgres, start_gunicorn)
 
 WEB_SERVERS, WEB_THREADS, RQ_WORKERS = 2, 2, 2
+# A caller hears 5–15 s of prompt before each key press; a texter takes longer still.
+HUMAN_THINK = 5.0
 
 
 class Workers:
@@ -79,11 +82,11 @@ class MemorySampler(threading.Thread):
         super().__init__(daemon=True)
         self.servers, self.workers, self.every = servers, workers, every
         self.samples: list[dict] = []
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self.t0 = time.monotonic()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             sample = {"t": round(time.monotonic() - self.t0, 1)}
             for k, server in enumerate(self.servers):
                 for j, pid in enumerate(server.workers()):
@@ -91,10 +94,10 @@ class MemorySampler(threading.Thread):
             for k, pid in enumerate(self.workers.pids()):
                 sample[f"rq{k + 1}"] = round(rss_mib(pid), 1)
             self.samples.append(sample)
-            self._stop.wait(self.every)
+            self._halt.wait(self.every)
 
     def stop(self) -> list[dict]:
-        self._stop.set()
+        self._halt.set()
         self.join()
         return self.samples
 
@@ -284,9 +287,10 @@ def run(args) -> dict:
                                    "timeline": report["timeline"], "app": _app_times(servers, marks)}
                     reports.append(report)
                 else:
-                    for label, think in (("flat out", 0.0), ("paced", args.think)):
+                    for label, think, runs in (("flat out", 0.0, args.runs), ("paced", args.think, args.runs),
+                                               ("human pace", HUMAN_THINK, 1)):
                         loads = []
-                        for k in range(args.runs):
+                        for k in range(runs):
                             before_run()
                             meter = CpuMeter({"web": web_pids, "workers": workers.pids,
                                               "postgresql": pg_pids}, with_children=("workers",))
@@ -331,12 +335,13 @@ def memory_summary(samples: list[dict], skip_s: float = 60.0) -> dict:
 
 def table(out: dict) -> str:
     lines = []
-    for label in ("flat out", "paced"):
+    for label in ("flat out", "paced", "human pace"):
         r = out.get(label)
         if not r:
             continue
         cpu = r["cpu_cores"]
-        pause = "" if label == "flat out" else f", ~{out['think']} s before each step"
+        think = HUMAN_THINK if label == "human pace" else out["think"]
+        pause = "" if label == "flat out" else f", ~{think} s before each step"
         lines.append(f"**{label}** ({out['concurrency']} conversations{pause}; median of "
                      f"{r['runs']} runs): **{r['ballots_per_s']:.1f} ballots/s** (runs: "
                      f"{', '.join(map(str, r['ballots_per_s_runs']))}), {r['rps']:.0f} requests/s, p50 "

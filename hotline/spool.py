@@ -381,9 +381,8 @@ def _replay_text(config: Config, db: Database, entry: Entry) -> tuple[str, None]
         participant = participants.find_or_create(s, secret, e164) if e164 else None
         key = (f"sms:{participant.phone_hash}" if participant
                else "sms:unknown:" + identity.phone_hash(secret, d.get("sender") or ""))
-        state, seq = conversations.load(s, key, sent)      # where the conversation stood when it was sent
-        if state is not None and not state.node:
-            state = None                                    # ended (by an earlier replay, say)
+        loaded = conversations.load(s, key, sent)          # where the conversation stood when it was sent
+        state, seq = loaded.state, loaded.seq
         cycle_view = cycles.current_view(s)
         line = edge.caller_number(d.get("to") or "")
         ctx = Ctx(now=sent, cycle=cycle_view, can_vote=False, receipt=None,

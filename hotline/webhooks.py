@@ -12,12 +12,10 @@ import prompts
 import sms
 from hotline import edge, voices, queue, ratelimit, spool
 from store import AlreadyVoted, conversations, cycles, ideas, identity, participants
-from store.ballots import receipt_for
 from store.db import is_unavailable
 from store.effects import Who, apply
-from store.models import Participant
 from voice_flows import VOICE
-from voice_flows.machine import Ctx, Hangup, Say, State, run_step, start
+from voice_flows.machine import CastBallot, Ctx, Hangup, Say, State, run_step, start
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__)
@@ -35,13 +33,16 @@ def hotline():
     return current_app.extensions["hotline"]
 
 
-def context(s, cycle_view, e164: str | None, state: State | None, now: datetime) -> Ctx:
+def current(s, e164: str | None):
+    """The current cycle's view and this caller's receipt in it (None: not voted, or withheld)."""
+    secret = hotline().config.secret_key
+    return cycles.current_view_and_receipt(s, (lambda cycle_id: identity.voter_key(secret, cycle_id, e164))
+                                           if e164 else None)
+
+
+def context(cycle_view, receipt: str | None, e164: str | None, state: State | None, now: datetime) -> Ctx:
     config = hotline().config
-    secret = config.secret_key
     line = edge.caller_number(edge.to_number())
-    receipt = None
-    if e164 and cycle_view:
-        receipt = receipt_for(s, cycle_view.id, identity.voter_key(secret, cycle_view.id, e164))
     return Ctx(now=now, cycle=cycle_view, can_vote=e164 is not None, receipt=receipt,
                idea_ref=(state.data.get("idea_ref") if state else None),
                languages=hotline().languages,
@@ -52,6 +53,8 @@ def _apply_or_replay(s, step, ctx: Ctx, who: Who, now: datetime):
     """Run `step(ctx)` and apply its effects; if the ballot was cast meanwhile by another
     request (another channel, the same number), run the step again knowing the receipt."""
     new, effects = step(ctx)
+    if not any(isinstance(e, CastBallot) for e in effects):
+        return new, effects, apply(s, effects, new, who, now)
     try:
         with s.begin_nested():
             return new, effects, apply(s, effects, new, who, now)
@@ -102,13 +105,13 @@ def _voice(start_call: bool) -> str:
     e164 = edge.caller_number(edge.from_number())
     inbound = edge.voice_inbound(start=start_call)
     with h.db.unit_of_work() as s:
-        state, seq = conversations.load(s, key, now)
-        if start_call or (n is not None and n < seq):
-            replay = conversations.answered(s, hook, h.config.secret_key)   # Twilio repeated a request: same answer
-            if replay is not None:
-                return replay
-        participant = participants.find_or_create(s, h.config.secret_key, e164) if e164 else None
-        cycle_view = cycles.current_view(s)
+        loaded = conversations.load(s, key, now, hook, h.config.secret_key)
+        state, seq = loaded.state, loaded.seq
+        if (start_call or (n is not None and n < seq)) and loaded.answer is not None:
+            return loaded.answer         # Twilio repeated a request: same answer
+        participant = (loaded.participant or participants.find_or_create(s, h.config.secret_key, e164)) \
+            if e164 else None
+        cycle_view, receipt = current(s, e164)
         lang = state.lang if state else ((participant.language if participant else None) or "en")
         g.lang = lang
         fresh = start_call or state is None
@@ -117,7 +120,7 @@ def _voice(start_call: bool) -> str:
             return start(VOICE, lang, ctx) if fresh else run_step(VOICE, state, inbound, ctx)
 
         who = Who("voice", e164, participant, cycle_view.id if cycle_view else None, h.config.secret_key, sid)
-        new, effects, results = _apply_or_replay(s, step, context(s, cycle_view, e164, state, now), who, now)
+        new, effects, results = _apply_or_replay(s, step, context(cycle_view, receipt, e164, state, now), who, now)
         g.lang = new.lang
         # The language rides along in the URLs: if the database is down at the next request,
         # the apology is still in the caller's language (hotline/spool.py).
@@ -216,21 +219,16 @@ def _text() -> str:
     sender = edge.from_number()
     e164 = edge.caller_number(sender)
     inbound = edge.sms_inbound()
+    secret = h.config.secret_key
+    key = "sms:" + (identity.phone_hash(secret, e164) if e164 else "unknown:" + identity.phone_hash(secret, sender))
     with h.db.unit_of_work() as s:
-        participant: Participant | None = None
-        if e164:
-            participant = participants.find_or_create(s, h.config.secret_key, e164)
-            key = f"sms:{participant.phone_hash}"
-        else:
-            key = "sms:unknown:" + identity.phone_hash(h.config.secret_key, sender)
-        state, seq = conversations.load(s, key, now)
-        # Looked up once the conversation is ours: a twin of this text that held it meanwhile
-        # has committed its answer, and this one gives the same.
-        replay = conversations.answered(s, hook, h.config.secret_key) if hook else None
-        if replay is not None:
-            return replay
-        cycle_view = cycles.current_view(s)
-        ctx = context(s, cycle_view, e164, state, now)
+        loaded = conversations.load(s, key, now, hook, secret)
+        if loaded.answer is not None:
+            return loaded.answer         # Twilio repeated a text: same answer
+        state, seq = loaded.state, loaded.seq
+        participant = (loaded.participant or participants.find_or_create(s, secret, e164)) if e164 else None
+        cycle_view, receipt = current(s, e164)
+        ctx = context(cycle_view, receipt, e164, state, now)
         known = (participant.language if participant else None) or ctx.line_lang
         lang = g.lang = known or "en"
         if participant and participant.opted_out and not sms.parse.is_opt_in(inbound.text):

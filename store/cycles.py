@@ -1,11 +1,13 @@
 """Cycles and their ballots: saving a cycle file's contents, and the view flows read."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, selectinload
 
+from store.ballots import receipt_for
 from store.models import Ballot, Cycle, Proposal
 from voice_flows.machine import CycleView, ProposalView
 
@@ -64,11 +66,17 @@ def current(s: Session) -> Cycle | None:
 # The current cycle's row versions on PostgreSQL: the cycle row's xmin and each of its proposals'
 # (id.xmin). Any write to the cycle or to its proposals (a reload, a staff edit, a proposal added
 # or removed) gives a new fingerprint, so a view cached under the old one is never served again.
-_FINGERPRINT = text(
+_FINGERPRINT_SQL = (
     "SELECT c.id, c.xmin::text, (SELECT string_agg(p.id::text || '.' || p.xmin::text, ',' ORDER BY p.id) "
-    "FROM proposals p WHERE p.cycle_id = c.id) FROM cycles c ORDER BY c.loaded_at DESC, c.id DESC LIMIT 1")
+    "FROM proposals p WHERE p.cycle_id = c.id){receipt} FROM cycles c ORDER BY c.loaded_at DESC, c.id DESC LIMIT 1")
+_FINGERPRINT = text(_FINGERPRINT_SQL.format(receipt=""))
+# The same, with the caller's receipt in the cycle the last request found current (almost always
+# still the current one): the receipt costs no round trip of its own.
+_FINGERPRINT_AND_RECEIPT = text(_FINGERPRINT_SQL.format(
+    receipt=", (SELECT b.receipt FROM ballots b WHERE b.cycle_id = :cycle AND b.voter_key = :voter)"))
 _views: dict[tuple, CycleView] = {}
 _VIEWS_KEPT = 8
+_last_current: dict[str, int] = {}     # database URL -> the current cycle's id when last seen (a hint)
 
 
 def current_view(s: Session) -> CycleView | None:
@@ -79,20 +87,36 @@ def current_view(s: Session) -> CycleView | None:
     runs on every call, so every process sees a change at once: nothing is trusted from memory.
     Elsewhere (SQLite) the cycle is read each time.
     """
+    return current_view_and_receipt(s, None)[0]
+
+
+def current_view_and_receipt(s: Session, voter_key: Callable[[int], str] | None
+                             ) -> tuple[CycleView | None, str | None]:
+    """The current cycle's view and, when `voter_key` (cycle id -> the caller's voter key) is
+    given, the caller's receipt in it (None: not voted)."""
     bind = s.get_bind()
     if bind.dialect.name != "postgresql":
-        return view(current(s))
-    row = s.execute(_FINGERPRINT).first()
+        found = view(current(s))
+        return found, (receipt_for(s, found.id, voter_key(found.id)) if found and voter_key else None)
+    url = str(bind.url)
+    guess = _last_current.get(url) if voter_key else None
+    if guess is None:
+        row = s.execute(_FINGERPRINT).first()
+    else:
+        row = s.execute(_FINGERPRINT_AND_RECEIPT, {"cycle": guess, "voter": voter_key(guess)}).first()
     if row is None:
-        return None
-    key = (str(bind.url), *row)
-    found = _views.get(key)
+        return None, None
+    cycle_id, fingerprint = row[0], tuple(row[:3])
+    _last_current[url] = cycle_id
+    found = _views.get((url, *fingerprint))
     if found is None:
-        found = view(get(s, row[0]))
+        found = view(get(s, cycle_id))
         if len(_views) >= _VIEWS_KEPT:
             _views.clear()
-        _views[key] = found
-    return found
+        _views[(url, *fingerprint)] = found
+    if not voter_key:
+        return found, None
+    return found, (row[3] if cycle_id == guess else receipt_for(s, cycle_id, voter_key(cycle_id)))
 
 
 def get(s: Session, cycle_id: int | None) -> Cycle | None:
