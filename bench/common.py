@@ -344,7 +344,10 @@ def app_env(db_url: str, *, redis: str | None = None, extra: dict | None = None)
            "PUBLIC_BASE_URL": PUBLIC_BASE, "HOTLINE_ENV": "production", "LOG_FORMAT": "json",
            # The whole-line flood limits (hotline/ratelimit.py) would refuse a surge by design; each
            # resident's own limits stay on and are counted as in production.
-           "RATE_SMS_LINE": "off", "RATE_CALLS_LINE": "off"}
+           "RATE_SMS_LINE": "off", "RATE_CALLS_LINE": "off",
+           # Counters of their own per scratch database: numbers are reused from run to run, and
+           # an earlier run's counts (kept in Redis for up to a day) would refuse this run's texts.
+           "RATE_PREFIX": "bench:rl:" + uuid.uuid5(uuid.NAMESPACE_URL, db_url).hex[:12]}
     if redis:
         env["REDIS_URL"] = redis
     env.update(extra or {})
