@@ -41,8 +41,8 @@ def machine(r: dict) -> str:
             "Redis run on the same machine, as do the load generator and the stand-ins, so every figure below "
             "shares 2 cores between server, database and client; the CPU columns say who used what"
             + (f". The suite ran at nice {m['nice']} (servers, workers and load generator inherit it; "
-               "PostgreSQL and Redis at normal priority) because other engineers' test runs shared the machine; "
-               "the *others* column is their share" if m.get("nice") else "") + ".")
+               "PostgreSQL and Redis at normal priority) so that other work on the machine disturbs it less; "
+               "the *others* column is that work's share" if m.get("nice") else "") + ".")
 
 
 def targets(r: dict) -> str:

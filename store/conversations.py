@@ -12,7 +12,7 @@ from store.models import Conversation, Participant, ProcessedWebhook
 from voice_flows.machine import State
 
 
-_LOADED = "conversations.loaded"
+_EXISTS = "conversations.exists"
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,8 @@ def load(s: Session, key: str, now: datetime, hook: str | None = None, secret: s
     row, participant, stored = found if found else (None, None, None)
     if row is None and hook:
         stored = s.scalar(select(ProcessedWebhook.response).where(ProcessedWebhook.key == hook))
-    # The session's identity map holds rows weakly: keep this one for `save` in the same unit of
-    # work, which would otherwise read it again (one query per webhook; BENCHMARKS.md).
-    s.info.setdefault(_LOADED, {})[key] = row
+    # Whether the row exists, for `save` in the same unit of work (else it would ask again).
+    s.info.setdefault(_EXISTS, {})[key] = row is not None
     answer_text = _unsealed(secret, stored)
     if row is None:
         return Loaded(None, 0, None, answer_text)
@@ -59,8 +58,9 @@ def load(s: Session, key: str, now: datetime, hook: str | None = None, secret: s
 def save(s: Session, key: str, state: State | None, seq: int, now: datetime, ttl: timedelta,
          participant_id: int | None = None) -> None:
     """Keep `state` under `key` for `ttl`; None ends the conversation (its step number stays)."""
-    loaded = s.info.get(_LOADED, {})
-    exists = loaded[key] is not None if key in loaded else s.get(Conversation, key) is not None
+    exists = s.info.get(_EXISTS, {}).get(key)
+    if exists is None:
+        exists = s.get(Conversation, key) is not None
     values = {"seq": seq, "participant_id": participant_id, "updated_at": now}
     if state is None:
         values.update(node="", lang="en", tries=0, data={}, expires_at=now)
@@ -70,6 +70,7 @@ def save(s: Session, key: str, state: State | None, seq: int, now: datetime, ttl
     table = Conversation.__table__
     s.execute(table.update().where(table.c.key == key).values(values) if exists
               else table.insert().values(key=key, **values))
+    s.info.setdefault(_EXISTS, {})[key] = True
 
 
 def participant_of(s: Session, key: str) -> tuple[int | None, str]:

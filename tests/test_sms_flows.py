@@ -515,3 +515,24 @@ def test_no_ballot_stores_the_phone_number(texter, db):
         [row] = s.execute(select(Ballot.__table__)).mappings().all()
     for value in row.values():
         assert not any(f in str(value) for f in forms), f"a ballot column holds the number: {value!r}"
+
+
+# ---- a new cycle ----
+
+def test_a_ballot_in_last_cycle_does_not_stop_a_vote_in_the_new_one(texter, db):
+    at_choices(texter)
+    texter.send("3 7")
+    texter.send("YES")
+    first = texter.said("ballot.cast").group("receipt")
+    spec = read(DEMO, ("en",), now=utcnow())
+    load_cycle(db, now=utcnow(), name="Next year", proposals=spec.proposals[:5])
+    texter.send("VOTE")
+    assert not texter.said("vote.already")
+    texter.send("34")
+    texter.send("02118")
+    texter.send("2")
+    texter.send("YES")
+    second = texter.said("ballot.cast").group("receipt")
+    assert second != first
+    texter.send("VOTE")      # and in the new cycle, the new receipt
+    assert texter.said("vote.already", receipt=second)
