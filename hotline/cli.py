@@ -334,6 +334,17 @@ def worker(burst: bool, queue_name: str | None) -> None:
             if swept:
                 self.log.info("queued %d recording(s) found stuck", len(swept))
 
+        def subscribe(self) -> None:
+            # RQ lets the thread that listens for its commands wait up to 60 s at a time, and
+            # redis-py 8 waits for that thread without a bound when the worker stops: a worker
+            # asked to stop (a deploy, the end of a burst) could take a minute to go. A 1 s wait
+            # bounds that; an idle thread waking once a second costs nothing measurable.
+            self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
+            self.pubsub = self.connection.pubsub()
+            self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+            self.pubsub_thread = self.pubsub.run_in_thread(
+                sleep_time=1, daemon=True, exception_handler=self._pubsub_exception_handler)
+
     # Its own connection: a worker waits on Redis for minutes at a time for the next job.
     SweepingWorker([rt.settings.queue_name], connection=Redis.from_url(config.redis_url)).work(
         burst=burst, with_scheduler=True)

@@ -416,6 +416,29 @@ def test_two_workers_at_once_never_do_the_same_job(config, db, media, speech, rq
     assert all(len(media.downloads(sid)) == 1 for sid in sids)
 
 
+def test_workers_asked_to_stop_go_within_seconds(config, db, speech, rq_runtime, tmp_path):
+    """A deploy stops every worker (SIGTERM): idle ones must go at once, not a minute later."""
+    env = pipeline_env(config, speech, rq_runtime.settings.queue_name, DATABASE_URL=db.url,
+                       HOTLINE_INSTANCE=str(tmp_path / "instance"))
+    logs = [tmp_path / f"worker{i}.log" for i in range(6)]
+    workers = [start_worker(env, log) for log in logs]
+    try:
+        for log in logs:
+            wait_for(lambda: log.exists() and "Listening on" in log.read_text(), 60, f"{log.name} to start")
+        time.sleep(1)                                     # idle, waiting for work
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        stopped = time.monotonic()
+        for w, log in zip(workers, logs):
+            w.wait(timeout=30)
+            assert time.monotonic() - stopped < 10, f"a worker took a while to stop: {log.read_text()[-2000:]}"
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+                w.wait()
+
+
 # ---- credentials ----
 
 def test_credentials_go_only_to_twilio_media_hosts(config, db, media, speech, rq_runtime):
