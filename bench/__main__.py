@@ -5,7 +5,7 @@
     .venv/bin/python -m bench --soak       # the 10-minute memory soak alone; writes its section
     .venv/bin/python -m bench --only floor,tally
 
-Sections: floor (webhook cost against a bare route), surge (residents voting, two web servers,
+Sections: floor (webhook cost against a bare route), profile (where a voting step's time goes), surge (residents voting, two web servers,
 two RQ workers, exact tally), tally (1,000,000 ballots, against pabutools), pipeline (recordings
 per minute). Figures are kept in bench/results.json; BENCHMARKS.md's generated part is rebuilt
 from it, so a section not run this time keeps its last figures (each says when it was measured).
@@ -17,6 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
+import sys
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +29,7 @@ from bench import report
 from bench.common import ROOT, load_average, machine, wait_for_quiet
 
 RESULTS = ROOT / "bench" / "results.json"
-SECTIONS = ("floor", "surge", "tally", "pipeline")
+SECTIONS = ("floor", "profile", "surge", "tally", "pipeline")
 
 
 def _stamp(section: dict, started: float, load_before) -> dict:
@@ -71,6 +74,12 @@ def main() -> None:
             out = webhook_floor.run(SimpleNamespace(runs=runs, duration=5.0 if quick else 15.0, warmup=2.0,
                                                     connections=16, databases=["sqlite", "postgresql"]))
             print(webhook_floor.table(out))
+        elif name == "profile":
+            # Its own process: it builds the app here, with production settings in its environment.
+            with tempfile.NamedTemporaryFile(suffix=".json") as f:
+                subprocess.run([sys.executable, "-m", "bench.step_profile", "--votes", "60" if quick else "300",
+                                "--databases", "postgresql", "--json", f.name], cwd=ROOT, check=True)
+                out = json.loads(Path(f.name).read_text())
         elif name == "surge":
             from bench import surge
             out = surge.run(SimpleNamespace(runs=runs, residents=300 if quick else 1500,
@@ -86,7 +95,6 @@ def main() -> None:
             print(json.dumps(out["memory_summary"], indent=1))
             print(f"tally exact: {out['tally']['exact']} {out['tally']['problems']}")
         elif name == "tally":
-            import sys
             sys.path.insert(0, str(ROOT / "bench"))
             import tally_bench
             out = tally_bench.measure(runs=3 if quick else 5, pabutools_budget_s=30.0 if quick else 120.0)
