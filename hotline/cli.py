@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,7 +14,7 @@ import click
 import prompts
 from hotline import create_app, reports, tally
 from hotline.cli_prompts import prompts_group
-from hotline.config import Config, ConfigError
+from hotline.config import Config, ConfigError, instance_dir
 from hotline.cyclefile import DEMO, CycleFileError, read
 from store import Database, cycles, ideas, recordings, staff, transcripts
 
@@ -35,6 +36,17 @@ def _database(config: Config) -> Database:
     db = Database(config.database_url)
     db.upgrade()
     return db
+
+
+def _existing_database() -> Database:
+    """The hotline's database, for commands that only read it: run elsewhere than where the
+    hotline runs, they must say so rather than make an empty database (and secrets) there."""
+    if not os.environ.get("DATABASE_URL"):
+        path = instance_dir() / "hotline.db"
+        if not path.exists():
+            raise click.ClickException(f"No hotline database at {path}: run this in the folder where the hotline "
+                                       "runs (`make run`), or set DATABASE_URL.")
+    return _database(_config())
 
 
 def _languages() -> tuple[str, ...]:
@@ -115,7 +127,7 @@ def results_of(db: Database, cycle_id: int | None) -> tally.Results:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
 def results(cycle_id: int | None, fmt: str) -> None:
     """Tally the ballots and show which proposals are funded."""
-    r = results_of(_database(_config()), cycle_id)
+    r = results_of(_existing_database(), cycle_id)
     if fmt == "json":
         click.echo(json.dumps(tally.to_json(r), indent=2, ensure_ascii=False))
     elif fmt == "csv":
@@ -143,7 +155,7 @@ def export_rows(db: Database, cycle_id: int | None) -> list[dict]:
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
 def ideas_export(cycle_id: int | None, fmt: str) -> None:
     """Every idea with its channel, language, text, recording link and status."""
-    rows = export_rows(_database(_config()), cycle_id)
+    rows = export_rows(_existing_database(), cycle_id)
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -297,8 +309,6 @@ def worker(burst: bool, queue_name: str | None) -> None:
     The worker runs RQ's scheduler too, so retries waiting out their backoff are picked up, and
     its periodic maintenance (at start, then every 10 minutes) sweeps for stuck recordings.
     """
-    import os
-
     from redis import Redis
     from rq import Worker
 
@@ -515,7 +525,6 @@ def privacy_purge(cycle_id: int, days: int | None, yes: bool) -> None:
     The cycle must have closed more than DAYS days ago. Numbers go for everyone not heard from since
     then (opted-out numbers keep only a keyed hash, so a STOP is still honoured).
     """
-    import os
     from datetime import timedelta
 
     from store import NotFound, privacy

@@ -11,7 +11,8 @@ class ConfigError(RuntimeError):
     """A setting is missing or wrong; the message says which variable to set."""
 
 
-def _instance_dir() -> Path:
+def instance_dir() -> Path:
+    """Where a checkout keeps its database, recordings and dev secrets (HOTLINE_INSTANCE)."""
     return Path(os.environ.get("HOTLINE_INSTANCE", Path.cwd() / "instance")).resolve()
 
 
@@ -21,7 +22,7 @@ def _dev_secret(name: str) -> str:
     A file rather than a fresh value per process, because every web process and the
     terminal phone must agree on it.
     """
-    path = _instance_dir() / name
+    path = instance_dir() / name
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,7 +71,7 @@ class Config:
         """
         env = dict(os.environ if env is None else env)
         production = env.get("HOTLINE_ENV", "development") == "production"
-        instance = _instance_dir()
+        instance = instance_dir()
         token = env.get("TWILIO_AUTH_TOKEN", "")
         secret = env.get("SECRET_KEY", "")
         if production and not token:

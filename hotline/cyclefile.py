@@ -110,7 +110,7 @@ def parse(data: Any, languages: tuple[str, ...], now: datetime | None = None) ->
     raw = data.get("proposals") or []
     if not isinstance(raw, list) or not raw:
         raise CycleFileError("proposals: at least one proposal is needed")
-    proposals, warnings, seen = [], [], set()
+    proposals, untitled, seen = [], {}, set()
     for i, p in enumerate(raw, start=1):
         where = f"proposals[{i}]"
         if not isinstance(p, dict) or "number" not in p or "cost" not in p or "title" not in p:
@@ -125,9 +125,9 @@ def parse(data: Any, languages: tuple[str, ...], now: datetime | None = None) ->
         if "en" not in title:
             raise CycleFileError(f"{where}.title: an English title is required (it is the fallback)")
         description = _texts(p.get("description", {}), f"{where}.description")
-        missing = [lang for lang in languages if lang not in title]
+        missing = tuple(lang for lang in languages if lang not in title)
         if missing:
-            warnings.append(f"proposal {number}: no title in {', '.join(missing)}; English will be used")
+            untitled.setdefault(missing, []).append(number)
         proposals.append(ProposalSpec(number, cost, title, description))
     if max_choices < 1 or max_choices > len(proposals):
         raise CycleFileError(f"cycle.max_choices: must be between 1 and the number of proposals ({len(proposals)})")
@@ -136,7 +136,21 @@ def parse(data: Any, languages: tuple[str, ...], now: datetime | None = None) ->
         max_choices=max_choices, min_age=int(c.get("min_age", 11)),
         min_grade=int(c["min_grade"]) if c.get("min_grade") is not None else None,
         residency=residency, tie_rule=rule, proposals=tuple(sorted(proposals, key=lambda p: p.number)),
-        warnings=tuple(warnings), **windows)
+        warnings=tuple(f"{_proposals(numbers)}: no title in {', '.join(missing)}; English will be used"
+                       for missing, numbers in untitled.items()), **windows)
+
+
+def _proposals(numbers: list[int]) -> str:
+    """"proposal 4", "proposals 1–15" or "proposals 2, 5–7": one warning line per missing set."""
+    numbers = sorted(numbers)
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    spans = ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs)
+    return f"proposal{'s' if len(numbers) > 1 else ''} {spans}"
 
 
 def read(path: Path, languages: tuple[str, ...], now: datetime | None = None) -> CycleSpec:

@@ -45,7 +45,22 @@ def test_cycle_load_prints_the_id_last_and_warns_of_missing_translations(runner,
     out = runner.invoke(cli.main, ["cycle", "load", str(f)])
     assert out.exit_code == 0, out.output
     assert out.stdout.strip().splitlines()[-1].isdigit()
-    assert "proposal 1: no title in es" in out.output
+    # One line per set of missing languages, naming the proposals that lack them.
+    assert "warning: proposals 1, 3: no title in es, ht," in out.output
+    assert "warning: proposal 2: no title in ht," in out.output
+    assert out.output.count("warning:") == 2
+
+
+def test_reading_commands_run_where_no_hotline_is_say_so_and_leave_nothing(runner, monkeypatch, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.setenv("HOTLINE_INSTANCE", str(elsewhere / "instance"))
+    for args in (["results", "--format", "json"], ["ideas", "export"]):
+        out = runner.invoke(cli.main, args)
+        assert out.exit_code != 0
+        assert "No hotline database at" in out.output and "DATABASE_URL" in out.output
+    assert list(elsewhere.iterdir()) == []          # no empty database, no secrets made there
 
 
 def test_cycle_file_with_a_mistake_says_what_to_fix(runner, tmp_path):

@@ -22,7 +22,7 @@ STATUSES = {"machine", "reviewed"}
 
 #: Entries with no words of their own, only placeholders, digits and punctuation: the same text
 #: is right in every language. Kept short on purpose; each must be wordless in English too.
-WORDLESS = {"format.thousands", "language.option.sms", "ballot.list_item", "ballot.review_item.sms"}
+WORDLESS = {"format.thousands", "ballot.list_item", "ballot.review_item.sms"}
 
 #: Not templates: checked through prompts.format_value instead of prompts.render.
 NOT_TEMPLATES = {"format.months", "format.thousands",
