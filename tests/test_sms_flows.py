@@ -197,6 +197,16 @@ def test_under_age_resident_gives_a_grade(texter, db):
     assert texter.said("vote.ask_zip")
 
 
+@pytest.mark.parametrize("slip", ["200", "thirty", "3 4"])
+def test_an_age_that_cannot_be_used_is_asked_again(texter, db, slip):
+    texter.send("VOTE")
+    texter.send(slip)
+    assert texter.said("sms.bad_number")
+    assert not texter.said("vote.ask_zip")
+    texter.send("34")
+    assert texter.said("vote.ask_zip")
+
+
 def test_young_resident_below_the_grade_hears_why(texter, db):
     texter.send("VOTE")
     texter.send("9")
