@@ -28,7 +28,9 @@ def handle(state: State | None, inbound: Inbound, ctx: Ctx, known: str | None) -
     text = inbound.text
     if parse.is_opt_out(text):
         return Reply(state, [OptOut()], known or "en")   # Twilio confirms it; we stay silent
-    current = state.lang if state else known
+    # While the language is being asked for, the conversation's language is only a placeholder.
+    asking = state is not None and state.node == "ask_language_first"
+    current = known if asking or state is None else state.lang
     if parse.is_opt_in(text):
         # START mid-conversation re-subscribes; the question waiting for an answer is asked again.
         again = start(TEXT, state.lang, ctx, state.data, node=state.node)[1] if state and state.node else []
@@ -83,7 +85,9 @@ def _then(effects: list, reply: Reply, after=None) -> Reply:
     if after is None:
         return joined
     more = after(None if joined.ended else joined.state)
-    return Reply(more.state, [e for e in joined.effects if not isinstance(e, End)] + more.effects,
+    said = [e for e in joined.effects if not isinstance(e, End)]
+    # Two messages that get the same answer (help, say) get it once.
+    return Reply(more.state, said + [e for e in more.effects if not (isinstance(e, Say) and e in said)],
                  more.lang, more.ended)
 
 

@@ -5,6 +5,7 @@ import unicodedata
 
 from prompts import Code, Localized, Money, When, languages
 from sms import parse
+from sms.language import detect
 from voice_flows.ballot import ask_age, cast, cast_says, choices, clear, vote_route
 from voice_flows.machine import (Ctx, Exit, Flow, Gather, Inbound, Parsed, Ref, Say, SaveTextIdea, SetIdeaZip,
                                  SetLanguage, State, Step, goto, say)
@@ -58,9 +59,17 @@ def set_language(state: State, values: dict, ctx: Ctx) -> list:
 
 
 def parse_first_language(inbound: Inbound, state: State, ctx: Ctx) -> Parsed:
-    # Asked once only: an answer that names no language is a message of its own.
+    # Asked once only: an answer that names no language is a message of its own, and when it is
+    # plainly written in a language ("necesitamos más árboles"), that is the resident's language.
     outcome, values = parse_language(inbound, state, ctx)
-    return (outcome, values) if outcome == "ok" else ("other", {})
+    if outcome == "ok":
+        return outcome, values
+    written = detect(inbound.text, ctx.languages)
+    return "other", ({"lang": written} if written else {})
+
+
+def written_language(state: State, values: dict, ctx: Ctx) -> list:
+    return set_language(state, values, ctx) if "lang" in values else []
 
 
 def choose_first_language(state: State, values: dict, ctx: Ctx) -> list:
@@ -194,7 +203,8 @@ STEPS = {
     "language_set": _end("language.set"),
     # A first text whose language is unclear: ask once, keep the text, then answer it.
     "ask_language_first": Step(say=language_list, wait=REPLY, parse=parse_first_language,
-                               exits={"ok": Exit("pending", do=choose_first_language), "other": "pending"}),
+                               exits={"ok": Exit("pending", do=choose_first_language),
+                                      "other": Exit("pending", do=written_language)}),
     "pending": Step(end=True),        # sms.handle answers the kept text now
     # ideas
     "idea_route": Step(route=idea_route, exits={"before": "idea_before", "closed": "idea_closed",

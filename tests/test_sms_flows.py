@@ -19,7 +19,7 @@ from sms.segments import segments
 from store import identity
 from store.models import Ballot, BallotChoice, Conversation, Idea, Participant, Proposal
 from tests.conftest import load_cycle, utcnow
-from tests.driver import TextDriver, rendered
+from tests.driver import TextDriver, pattern, rendered
 
 NUMBER = "+16175550123"
 ES_CATALOG = Path(prompts.__file__).parent / "catalog" / "es.yaml"
@@ -311,6 +311,34 @@ def test_a_question_about_ideas_is_offered_not_saved(texter, db):
     texter.send("1")
     assert texter.said("idea.offer", text="Ideas? I have a few")
     assert count(db, Idea) == 0
+
+
+@pytest.mark.parametrize("keyword, lang", [("VOTAR", "es"), ("投票", "zh-Hant")])
+def test_a_keyword_in_answer_to_the_language_menu_sets_that_language(texter, db, keyword, lang):
+    texter.send("hola")
+    assert texter.said("language.option", key=1, name="English")
+    texter.send(keyword)
+    assert texter.said("vote.ask_age", lang=lang, min_age=11, min_grade=6)
+    texter.send("34")
+    assert texter.said("vote.ask_zip", lang=lang)
+
+
+def test_a_message_in_answer_to_the_language_menu_is_answered_in_its_language(texter, db):
+    texter.send("hola")
+    texter.send("necesitamos más árboles en la calle")
+    assert texter.said("idea.offer", lang="es", text="necesitamos más árboles en la calle")
+    assert not texter.said("idea.offer", lang="en", text="necesitamos más árboles en la calle")
+    texter.send("SÍ")
+    assert texter.said("idea.saved", lang="es")
+    [idea] = ideas(db)
+    assert (idea.text, idea.language) == ("necesitamos más árboles en la calle", "es")
+
+
+def test_a_slip_in_answer_to_the_language_menu_gets_one_answer(texter, db):
+    texter.send("hello")
+    texter.send("0")
+    help_text = pattern("sms.help", "en", "sms")
+    assert sum(len(help_text.findall(reply)) for reply in texter.replies) == 1
 
 
 def test_idea_keyword_alone_asks_for_the_idea(texter, db):
