@@ -86,7 +86,7 @@ def _then(effects: list, reply: Reply, after=None) -> Reply:
         return joined
     more = after(None if joined.ended else joined.state)
     said = [e for e in joined.effects if not isinstance(e, End)]
-    # Two messages that get the same answer (help, say) get it once.
+    # Two messages that get the same answer (the help text, for one) get it once.
     return Reply(more.state, said + [e for e in more.effects if not (isinstance(e, Say) and e in said)],
                  more.lang, more.ended)
 
