@@ -42,6 +42,7 @@ from bench.common import latency_summary
 from hotline.phone import Phone, PhoneError
 
 CITY_ZIP = "02118"
+TEXTED_VOTE = ("VOTE", "34", CITY_ZIP, "3 7 12", "YES")     # one texted vote, first message to receipt
 RECEIPT = re.compile(r"receipt number is ([\d ,]+)")
 LINE = "+16175550100"
 
@@ -250,7 +251,7 @@ def record_template(spec: dict, script: str) -> list[tuple[str, str, list[tuple[
 
     phone = Phone(spec["public_base"], spec["token"], keep, number=number_of(spec["template_number"]), line=LINE)
     if script == "sms":
-        for body in ("VOTE", "34", CITY_ZIP, "3 7 12", "YES"):
+        for body in TEXTED_VOTE:
             replies = phone.text(body)
         assert RECEIPT.search(" ".join(replies)), replies
     elif script == "voice":

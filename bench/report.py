@@ -143,6 +143,7 @@ def floor_section(r: dict) -> str:
                       "the current cycle's fingerprint with the voter's receipt, and writes the conversation and the "
                       "answer it gives (sealed), plus the ballot and its choices on the last step."]
         prof = r.get("profile", {}).get("postgresql")
+        layers = ""
         if prof:
             shares = prof["share_by_group"]
             top = ", ".join(f"{name} {share:.0%}" for name, share in shares.items() if share >= 0.03)
@@ -152,14 +153,13 @@ def floor_section(r: dict) -> str:
                           f"{prof['statements_per_request']:.1f} SQL statements per request besides BEGIN and COMMIT, "
                           f"{prof['sql_ms_per_request']:.2f} ms inside the driver's execute (round trips included). "
                           f"Where the web process's CPU goes: {top} (measured {r['profile'].get('measured_at', '?')[:16]} UTC).")
-        layers = ""
-        if prof:
-            framework = sum(prof["share_by_group"].get(k, 0.0) for k in ("SQLAlchemy", "psycopg (driver)", "Flask and Werkzeug"))
+            framework = sum(shares.get(k, 0.0) for k in ("SQLAlchemy", "psycopg (driver)", "Flask and Werkzeug"))
             layers = f" ({framework * prof['cpu_ms_per_request']:.1f} ms)"
-        budget = 2000 / (FLOOR_TARGET * bare["rps"])
+        cores = r.get("machine", {}).get("cores", 2)
+        budget = 1000 * cores / (FLOOR_TARGET * bare["rps"])
         ratio = pg["ratio_to_floor"]
         lines[-1] += (f" The floor does none of this, so the ratio measures the line's durable work per request. "
-                      f"40% of the floor is {FLOOR_TARGET * bare['rps']:,.0f} requests/s, which on 2 cores leaves "
+                      f"40% of the floor is {FLOOR_TARGET * bare['rps']:,.0f} requests/s, which on {cores} cores leaves "
                       f"{budget:.2f} ms of CPU per request for web process, database and client together — less than "
                       f"the step spends in the web framework and the database layers alone{layers}. The target is missed "
                       f"{FLOOR_TARGET / ratio:.1f}× ({ratio:.1%} where 40% was asked); closing it would take a step "

@@ -22,7 +22,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench.common import AUTH_TOKEN, PUBLIC_BASE, REDIS_URL, app_env, prepare, scratch_database
-from bench.load import CITY_ZIP, LINE, number_of
+from bench.load import LINE, TEXTED_VOTE, number_of
 
 # Files grouped by who wrote them: the question is which layer a step's time is spent in.
 GROUPS = (("sqlalchemy", "SQLAlchemy"), ("psycopg", "psycopg (driver)"), ("sqlite3", "sqlite3 (driver)"),
@@ -89,7 +89,7 @@ def measure(url: str, votes: int, redis: str | None) -> dict:
 
     def vote(i: int) -> None:
         phone = Phone(PUBLIC_BASE, AUTH_TOKEN, flask_transport(client), number=number_of(i), line=LINE)
-        for body in ("VOTE", "34", CITY_ZIP, "3 7 12", "YES"):
+        for body in TEXTED_VOTE:
             phone.text(body)
 
     # The access log is written as in production, to a stream nobody reads.

@@ -14,7 +14,7 @@ import click
 import prompts
 from hotline import create_app, reports, tally
 from hotline.cli_prompts import prompts_group
-from hotline.config import Config, ConfigError, instance_dir
+from hotline.config import Config, ConfigError, default_database_path
 from hotline.cyclefile import DEMO, CycleFileError, read
 from store import Database, cycles, ideas, recordings, staff, transcripts
 
@@ -41,11 +41,10 @@ def _database(config: Config) -> Database:
 def _existing_database() -> Database:
     """The hotline's database, for commands that only read it: run elsewhere than where the
     hotline runs, they must say so rather than make an empty database (and secrets) there."""
-    if not os.environ.get("DATABASE_URL"):
-        path = instance_dir() / "hotline.db"
-        if not path.exists():
-            raise click.ClickException(f"No hotline database at {path}: run this in the folder where the hotline "
-                                       "runs (`make run`), or set DATABASE_URL.")
+    path = default_database_path()
+    if not os.environ.get("DATABASE_URL") and not path.exists():
+        raise click.ClickException(f"No hotline database at {path}: run this in the folder where the hotline "
+                                   "runs (`make run`), or set DATABASE_URL.")
     return _database(_config())
 
 

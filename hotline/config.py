@@ -16,6 +16,11 @@ def instance_dir() -> Path:
     return Path(os.environ.get("HOTLINE_INSTANCE", Path.cwd() / "instance")).resolve()
 
 
+def default_database_path() -> Path:
+    """The embedded database, used when DATABASE_URL is not set."""
+    return instance_dir() / "hotline.db"
+
+
 def _dev_secret(name: str) -> str:
     """Return a per-checkout secret kept under instance/ (dev only), making it on first use.
 
@@ -81,7 +86,7 @@ class Config:
             raise ConfigError("SECRET_KEY is required when HOTLINE_ENV=production "
                               "(it keys the phone-number hashes and sessions).")
         return cls(
-            database_url=env.get("DATABASE_URL") or f"sqlite:///{instance / 'hotline.db'}",
+            database_url=env.get("DATABASE_URL") or f"sqlite:///{default_database_path()}",
             redis_url=env.get("REDIS_URL") or None,
             account_sid=env.get("TWILIO_ACCOUNT_SID", "AC" + "0" * 32),
             auth_token=token or _dev_secret("dev_twilio_token"),
